@@ -1,0 +1,4 @@
+-- Which of these event ids are already in the ledger (primary-key lookup on event_ids).
+SELECT DISTINCT event_id
+FROM event_ids
+WHERE event_id IN {ids:Array(String)}

@@ -1,0 +1,91 @@
+// The application as a plugin tree: buildApp(config) returns a ready-to-listen Fastify instance
+// with the engine connected and migrations applied. server.ts only listens and shuts down.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { isLoopback, loadApiKeys, registerAuth } from './auth.js';
+import { createEngine, type Engine } from './clickhouse.js';
+import { ConfigError, type Config } from './config.js';
+import { ApiError, registerErrorHandling } from './errors.js';
+import { eventRoutes } from './events/routes.js';
+import { healthRoutes } from './health/routes.js';
+import { Metrics, registerMetrics } from './metrics.js';
+import { migrate } from './migrate.js';
+import { quarantineRoutes } from './quarantine/routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    engine: Engine;
+    metrics: Metrics;
+    config: Config;
+  }
+}
+
+export const API_PREFIX = '/api/v1';
+
+export async function buildApp(config: Config, opts: { engine?: Engine; logger?: boolean } = {}): Promise<FastifyInstance> {
+  const keys = loadApiKeys(config);
+  if (keys.length === 0 && !isLoopback(config.HOST)) {
+    throw new ConfigError(`invalid configuration:\n  API_KEYS: required when HOST (${config.HOST}) is not a loopback address`);
+  }
+  const app = Fastify({
+    logger: opts.logger === false || config.LOG_LEVEL === 'silent' ? false : {
+      level: config.LOG_LEVEL,
+      redact: ['req.headers.authorization'],
+    },
+    bodyLimit: config.MAX_BODY_BYTES,
+    // Per-request lines only at debug: at ingest rates they cost more than they tell.
+    logController: new LogController({ disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace' }),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const engine = opts.engine ?? (await createEngine(config));
+  app.decorate('engine', engine);
+  app.decorate('config', config);
+  app.decorate('metrics', new Metrics());
+  if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
+  if (config.MIGRATE_ON_START) await migrate(engine, (msg) => app.log.info(msg));
+  if (keys.length === 0) {
+    app.log.warn('NO API KEYS CONFIGURED: every request on loopback is treated as admin. Set API_KEYS before exposing this service.');
+  }
+
+  registerErrorHandling(app);
+  registerMetrics(app, app.metrics);
+  registerAuth(app, keys);
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    // Per key; unauthenticated callers share a bucket per address.
+    keyGenerator: (request) => (request.principal ? `key:${request.principal.id}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded`, {
+        retry_after_seconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+      }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'agent-ledger',
+        version: '1.0.0',
+        description: 'Cost attribution and chargeback for AI agents. Money is carried as decimal strings. Errors are application/problem+json with a machine-readable `reason`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes);
+  await app.register(async (api) => {
+    await api.register(eventRoutes, { maxBatchEvents: config.MAX_BATCH_EVENTS });
+    await api.register(quarantineRoutes);
+  }, { prefix: API_PREFIX });
+  await app.ready();
+  return app;
+}

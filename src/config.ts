@@ -1,0 +1,48 @@
+// Configuration: one zod schema over the environment, parsed once at start.
+// A bad value fails fast with a message that names the variable.
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CLICKHOUSE_URL: z.url().optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('agent_ledger'),
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a plain cluster name').optional(),
+  API_KEYS: z.string().optional(),
+  API_KEYS_FILE: z.string().optional(),
+  MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
+  MAX_BATCH_EVENTS: int(1, 100_000).default(10_000),
+  RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
+  RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).default(60_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MIGRATE_ON_START: bool.default(true),
+});
+
+export type Env = z.input<typeof envSchema>;
+export type Config = z.output<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parse configuration from an environment-like record; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" so `FOO= npm start` behaves like not setting FOO.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Build a config for tests and tools: defaults plus overrides, without touching process.env. */
+export function configWith(overrides: Partial<Record<keyof Env, string | number | boolean>>): Config {
+  const asStrings = Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)]));
+  return loadConfig(asStrings);
+}

@@ -1,0 +1,13 @@
+// Opaque pagination cursors: base64url JSON, validated on the way back in.
+import { z } from 'zod';
+import { ApiError } from './errors.js';
+
+export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
+  try {
+    return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor issued by this endpoint');
+  }
+}

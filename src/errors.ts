@@ -1,0 +1,89 @@
+// Typed errors and the one error handler that turns every failure into application/problem+json
+// with a machine-readable `reason`. Nothing else in the app writes an error response.
+import { z } from 'zod';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+export const problemSchema = z
+  .object({ type: z.string(), title: z.string(), status: z.number(), reason: z.string(), detail: z.string() })
+  .loose()
+  .describe('application/problem+json; `reason` is the machine-readable cause');
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const titles: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+// Fastify's own error codes, mapped to our reasons.
+const fastifyCodes: Record<string, [number, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_content_length'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'empty_body'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
+  Z_DATA_ERROR: [400, 'invalid_gzip'],
+  Z_BUF_ERROR: [400, 'invalid_gzip'],
+};
+
+export function toProblem(err: FastifyError | ApiError | Error): { status: number; body: Record<string, unknown> } {
+  let status = 500;
+  let reason = 'internal_error';
+  let detail = 'internal error';
+  let extra: Record<string, unknown> = {};
+  if (err instanceof ApiError) {
+    ({ statusCode: status, reason, extra } = err);
+    detail = err.message;
+  } else if (hasZodFastifySchemaValidationErrors(err)) {
+    status = 400;
+    reason = 'invalid_request';
+    const errors = err.validation.map((v) => {
+      const issue = v.params.issue as { path: PropertyKey[]; message: string };
+      return { parameter: issue.path.map(String).join('.') || String(err.validationContext), message: issue.message };
+    });
+    detail = errors.map((e) => `${err.validationContext ?? 'request'} ${e.parameter}: ${e.message}`).join('; ');
+    extra = { errors };
+  } else {
+    const code = (err as FastifyError).code;
+    const known = code ? fastifyCodes[code] : undefined;
+    const statusCode = (err as FastifyError).statusCode;
+    if (known) {
+      [status, reason] = known;
+      detail = err.message;
+    } else if (err instanceof SyntaxError || (statusCode === 400 && /JSON/i.test(err.message))) {
+      [status, reason, detail] = [400, 'invalid_json', err.message];
+    } else if (statusCode && statusCode >= 400 && statusCode < 500) {
+      [status, reason, detail] = [statusCode, 'bad_request', err.message];
+    }
+  }
+  return {
+    status,
+    body: { type: `urn:agent-ledger:problem:${reason}`, title: titles[status] ?? 'Error', status, reason, detail, ...extra },
+  };
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toProblem(err as FastifyError);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 429 && err instanceof ApiError && typeof err.extra.retry_after_seconds === 'number') {
+      reply.header('retry-after', String(err.extra.retry_after_seconds));
+    }
+    return reply.code(status).type('application/problem+json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = toProblem(new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    return reply.code(status).type('application/problem+json').send(body);
+  });
+}

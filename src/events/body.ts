@@ -1,0 +1,47 @@
+// Request bodies for POST /events: JSON (object with `events` or a bare array), NDJSON, and gzip
+// of either. Size limits apply to the decompressed bytes, so a gzip bomb stops at MAX_BODY_BYTES.
+import { createGunzip } from 'node:zlib';
+import type { FastifyInstance, preParsingHookHandler } from 'fastify';
+import { ApiError } from '../errors.js';
+import type { RawItem } from './classify.js';
+
+export const ndjsonTypes = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
+
+/** A line of NDJSON that is not JSON: kept as an item so it is reported and quarantined, not lost. */
+export class UnparsableLine {
+  constructor(readonly text: string, readonly error: string) {}
+}
+
+export function registerNdjsonParser(app: FastifyInstance): void {
+  app.addContentTypeParser(ndjsonTypes, { parseAs: 'string' }, (_req, body, done) => {
+    const items: unknown[] = [];
+    for (const line of (body as string).split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        items.push(JSON.parse(line));
+      } catch (err) {
+        items.push(new UnparsableLine(line, `invalid JSON: ${(err as Error).message}`));
+      }
+    }
+    done(null, items);
+  });
+}
+
+export const gunzipBody: preParsingHookHandler = async (request, _reply, payload) => {
+  const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  if (encoding === 'identity') return payload;
+  if (encoding !== 'gzip') throw new ApiError(415, 'unsupported_content_encoding', `Content-Encoding ${encoding} is not supported; use gzip or none`);
+  const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
+  // Fastify compares Content-Length with the encoded byte count, and the limit with both.
+  gunzip.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
+  payload.on('error', (err) => gunzip.destroy(err));
+  return payload.pipe(gunzip);
+};
+
+/** The posted items, whatever the body format; anything else is not a batch. */
+export function batchItems(body: unknown): RawItem[] {
+  const list = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : undefined;
+  if (!list) throw new ApiError(400, 'not_a_batch', 'the body must be {"events":[...]}, a JSON array of events, or NDJSON (one event per line)');
+  return list.map((v) => (v instanceof UnparsableLine ? { unparsable: v.text, error: v.error } : { value: v }));
+}

@@ -1,0 +1,72 @@
+// Batch ingestion: classify every item, drop duplicates before they can reach cost_events (and
+// so any materialized view on it), write accepted rows and quarantine records, then acknowledge.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { sql } from '../sql.js';
+import { classify, type QuarantineRecord, type RawItem } from './classify.js';
+import { toClickHouseTime, type CostEventRow } from './schema.js';
+
+export type ItemStatus = 'accepted' | 'duplicate' | 'quarantined' | 'rejected';
+export type ItemResult = { index: number; event_id: string | null; status: Exclude<ItemStatus, 'accepted'>; reason: string; errors?: string[] };
+export type Receipt = { accepted: number; duplicates: number; quarantined: number; rejected: number; results: ItemResult[] };
+
+/** Serializes the check-then-insert step so two concurrent batches cannot both insert one id. */
+class Mutex {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(fn);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export class EventIngestor {
+  readonly #lock = new Mutex();
+  constructor(private readonly client: ClickHouseClient) {}
+
+  async ingest(items: RawItem[]): Promise<Receipt> {
+    const receivedAt = toClickHouseTime(new Date());
+    const results: ItemResult[] = [];
+    const records: QuarantineRecord[] = [];
+    const candidates: { index: number; row: CostEventRow }[] = [];
+    const seenInBatch = new Set<string>();
+
+    items.forEach((raw, index) => {
+      const c = classify(raw, index, receivedAt);
+      if (c.kind === 'quarantine') {
+        records.push(c.record);
+        results.push({ index, event_id: c.record.event_id || null, status: c.record.disposition, reason: c.record.reason, errors: c.record.errors });
+      } else if (seenInBatch.has(c.row.event_id)) {
+        results.push({ index, event_id: c.row.event_id, status: 'duplicate', reason: 'repeated_in_batch' });
+      } else {
+        seenInBatch.add(c.row.event_id);
+        candidates.push(c);
+      }
+    });
+
+    // Quarantine first: if the process dies between the two writes, the retry redoes both without
+    // double counting (quarantine rows collapse by id, events are deduplicated).
+    if (records.length > 0) await this.client.insert({ table: 'quarantine', values: records, format: 'JSONEachRow' });
+
+    let accepted = 0;
+    if (candidates.length > 0) {
+      accepted = await this.#lock.run(async () => {
+        const existing = await this.existingIds(candidates.map((c) => c.row.event_id));
+        const fresh = candidates.filter((c) => !existing.has(c.row.event_id));
+        for (const c of candidates) {
+          if (existing.has(c.row.event_id)) results.push({ index: c.index, event_id: c.row.event_id, status: 'duplicate', reason: 'already_ingested' });
+        }
+        if (fresh.length > 0) await this.client.insert({ table: 'cost_events', values: fresh.map((c) => c.row), format: 'JSONEachRow' });
+        return fresh.length;
+      });
+    }
+
+    results.sort((a, b) => a.index - b.index);
+    const count = (s: ItemStatus) => results.filter((r) => r.status === s).length;
+    return { accepted, duplicates: count('duplicate'), quarantined: count('quarantined'), rejected: count('rejected'), results };
+  }
+
+  private async existingIds(ids: string[]): Promise<Set<string>> {
+    const rs = await this.client.query({ query: sql('events/find-existing-ids'), query_params: { ids }, format: 'JSONEachRow' });
+    return new Set((await rs.json<{ event_id: string }>()).map((r) => r.event_id));
+  }
+}

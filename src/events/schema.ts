@@ -1,0 +1,193 @@
+// The canonical cost event (v1): aliases folded in, validated by zod, then turned into a row.
+// Token rule: input_tokens INCLUDES cache_read_tokens and cache_write_tokens, and output_tokens
+// INCLUDES reasoning_tokens (OpenAI / OTel GenAI semantics), so each bucket is priced once.
+import { z } from 'zod';
+
+export const eventTypes = ['llm', 'tool', 'compute', 'vector_db', 'payment', 'human_escalation', 'infrastructure', 'outcome'] as const;
+export const environments = ['production', 'staging', 'development'] as const;
+export const statuses = ['success', 'error', 'timeout', 'cancelled', 'retry', 'failure'] as const;
+export const units = ['characters', 'seconds', 'calls', 'requests', 'gpu_hours', 'cpu_core_hours', 'gb_hours'] as const;
+
+// Control characters are refused in every string; everything else is stored verbatim.
+const text = (max: number) =>
+  z.string().max(max, `at most ${max} characters`).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed');
+const id = text(256);
+const dimension = text(256);
+const tokens = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER);
+// Money: a decimal string (preferred) or a JSON number; at most 12 decimal places, never negative here.
+const money = z
+  .union([z.string(), z.number().finite()])
+  .transform((v) => (typeof v === 'number' ? trimDecimal(v.toFixed(12)) : v.trim()))
+  .pipe(z.string().regex(/^\d{1,26}(\.\d{1,12})?$/, 'must be a non-negative decimal with at most 12 decimal places'));
+
+export const eventSchema = z
+  .strictObject({
+    event_id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
+    timestamp: z.iso.datetime({ offset: true, message: 'must be ISO-8601 with a time zone offset, e.g. 2026-01-31T12:00:00Z' }),
+    type: z.enum(eventTypes),
+    product_line_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit').optional(),
+    environment: z.enum(environments).default('production'),
+    workflow_id: id.optional(),
+    run_id: id.optional(),
+    parent_run_id: id.optional(),
+    trace_id: id.optional(),
+    span_id: id.optional(),
+    parent_span_id: id.optional(),
+    agent_id: dimension.optional(),
+    agent_version: dimension.optional(),
+    step_name: dimension.optional(),
+    customer_id: id.optional(),
+    user_id: id.optional(),
+    segment: dimension.optional(),
+    intent: dimension.optional(),
+    feature: dimension.optional(),
+    feature_flag: dimension.optional(),
+    priority_tier: dimension.optional(),
+    prompt_version: dimension.optional(),
+    provider: dimension.optional(),
+    model: dimension.optional(),
+    tool: dimension.optional(),
+    input_tokens: tokens.optional(),
+    output_tokens: tokens.optional(),
+    cache_read_tokens: tokens.optional(),
+    cache_write_tokens: tokens.optional(),
+    reasoning_tokens: tokens.optional(),
+    quantity: money.optional(),
+    unit: z.enum(units).optional(),
+    duration_ms: tokens.optional(),
+    cost_usd: money.optional(),
+    revenue_usd: money.optional(),
+    status: z.enum(statuses).default('success'),
+    attempt: z.number().int().min(1).max(65535).optional(),
+    retry_of: id.optional(),
+    attributes: z
+      .record(text(128).min(1), text(1024))
+      .refine((a) => Object.keys(a).length <= 64, 'at most 64 attributes')
+      .optional(),
+  })
+  .superRefine((e, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if ((e.cache_read_tokens ?? 0) + (e.cache_write_tokens ?? 0) > (e.input_tokens ?? 0)) {
+      issue('input_tokens', 'input_tokens must include cache_read_tokens and cache_write_tokens (OpenAI/OTel semantics); add them to input_tokens');
+    }
+    if ((e.reasoning_tokens ?? 0) > (e.output_tokens ?? 0)) {
+      issue('output_tokens', 'output_tokens must include reasoning_tokens');
+    }
+    if ((e.quantity === undefined) !== (e.unit === undefined)) issue('unit', 'quantity and unit go together');
+    if (e.status === 'failure' && e.type !== 'outcome') issue('status', 'status "failure" is only for outcome events');
+    if (e.revenue_usd !== undefined && e.type !== 'outcome') issue('revenue_usd', 'revenue_usd is only for outcome events');
+    const t = Date.parse(e.timestamp);
+    if (t < Date.UTC(2000, 0, 1) || t > Date.now() + 24 * 3600 * 1000) issue('timestamp', 'must be after 2000-01-01 and at most 24 hours in the future');
+  });
+
+export type CostEvent = z.output<typeof eventSchema>;
+export const knownFields = new Set(Object.keys(eventSchema.shape));
+
+// Seed-style and OTLP aliases; each maps to exactly one canonical field.
+export const aliases: Record<string, string> = {
+  intent_category: 'intent',
+  customer_segment: 'segment',
+  product_line: 'product_line_id',
+  'agent.id': 'agent_id',
+  'agent.version': 'agent_version',
+  'tokens.input': 'input_tokens',
+  'tokens.output': 'output_tokens',
+  'tokens.cache_read': 'cache_read_tokens',
+  'tokens.cache_write': 'cache_write_tokens',
+  'tokens.reasoning': 'reasoning_tokens',
+  'cost.usd': 'cost_usd',
+  'gen_ai.request.model': 'model',
+  'gen_ai.provider.name': 'provider',
+  'gen_ai.system': 'provider',
+  'gen_ai.usage.input_tokens': 'input_tokens',
+  'gen_ai.usage.output_tokens': 'output_tokens',
+};
+const usageFields = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'quantity', 'unit'];
+
+/**
+ * Fold aliases and a nested `usage` object into canonical top-level fields. Returns the folded
+ * object and any conflicts (the same field given twice with different values).
+ */
+export function foldAliases(item: Record<string, unknown>): { folded: Record<string, unknown>; conflicts: string[] } {
+  const folded: Record<string, unknown> = {};
+  const conflicts: string[] = [];
+  const put = (field: string, value: unknown, from: string) => {
+    if (field in folded && JSON.stringify(folded[field]) !== JSON.stringify(value)) {
+      conflicts.push(`${from}: conflicts with ${field}`);
+      return;
+    }
+    folded[field] = value;
+  };
+  for (const [key, value] of Object.entries(item)) {
+    if (key === 'usage' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (usageFields.includes(k)) put(k, v, `usage.${k}`);
+        else put(`usage.${k}`, v, `usage.${k}`);
+      }
+    } else put(aliases[key] ?? key, value, key);
+  }
+  return { folded, conflicts };
+}
+
+export function trimDecimal(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+// An opaque id that is an email address is personal data: refused and never stored in clear.
+const emailLike = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
+export const looksLikeEmail = (v: unknown) => typeof v === 'string' && new RegExp(emailLike.source).test(v);
+export const redactEmails = (s: string) => s.replace(emailLike, '[redacted-email]');
+
+/** ClickHouse DateTime64(3) text in UTC. */
+export const toClickHouseTime = (iso: string | Date) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
+
+export type CostEventRow = ReturnType<typeof toRow>;
+
+/** The cost_events row for a validated event; price columns are filled by the pricing step. */
+export function toRow(e: CostEvent, receivedAt: string) {
+  const reported = e.cost_usd !== undefined;
+  return {
+    event_id: e.event_id,
+    timestamp: toClickHouseTime(e.timestamp),
+    received_at: receivedAt,
+    type: e.type,
+    product_line_id: e.product_line_id ?? '',
+    environment: e.environment,
+    workflow_id: e.workflow_id ?? '',
+    run_id: e.run_id ?? '',
+    parent_run_id: e.parent_run_id ?? '',
+    trace_id: e.trace_id ?? '',
+    span_id: e.span_id ?? '',
+    parent_span_id: e.parent_span_id ?? '',
+    agent_id: e.agent_id ?? '',
+    agent_version: e.agent_version ?? '',
+    step_name: e.step_name ?? '',
+    customer_id: e.customer_id ?? '',
+    user_id: e.user_id ?? '',
+    segment: e.segment ?? '',
+    intent: e.intent ?? '',
+    feature: e.feature ?? '',
+    feature_flag: e.feature_flag ?? '',
+    priority_tier: e.priority_tier ?? '',
+    prompt_version: e.prompt_version ?? '',
+    provider: e.provider ?? '',
+    model: e.model ?? '',
+    tool: e.tool ?? '',
+    input_tokens: e.input_tokens ?? 0,
+    output_tokens: e.output_tokens ?? 0,
+    cache_read_tokens: e.cache_read_tokens ?? 0,
+    cache_write_tokens: e.cache_write_tokens ?? 0,
+    reasoning_tokens: e.reasoning_tokens ?? 0,
+    quantity: e.quantity ?? '0',
+    unit: e.unit ?? '',
+    duration_ms: e.duration_ms ?? 0,
+    cost_usd: e.cost_usd ?? '0',
+    list_cost_usd: e.cost_usd ?? '0',
+    cost_source: reported ? 'reported' : 'unpriced',
+    revenue_usd: e.revenue_usd ?? '0',
+    status: e.status,
+    attempt: e.attempt ?? 1,
+    retry_of: e.retry_of ?? '',
+    attributes: e.attributes ?? {},
+  };
+}

@@ -1,0 +1,24 @@
+// Liveness, readiness and metrics: public, unauthenticated, never rate-limited.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { problemSchema } from '../errors.js';
+
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  const open = { rateLimit: false } as const;
+  app.get('/healthz', { config: open, schema: { tags: ['ops'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get('/readyz', {
+    config: open,
+    schema: { tags: ['ops'], summary: 'ClickHouse answers', response: { 200: z.object({ status: z.literal('ready'), engine: z.string() }), 503: problemSchema } },
+  }, async (_request, reply) => {
+    const ping = await app.engine.client.ping();
+    if (!ping.success) {
+      return reply.code(503).type('application/problem+json').send({
+        type: 'urn:agent-ledger:problem:engine_unavailable', title: 'Service Unavailable', status: 503, reason: 'engine_unavailable', detail: 'ClickHouse did not answer',
+      });
+    }
+    return { status: 'ready' as const, engine: app.engine.mode };
+  });
+  app.get('/metrics', { config: open, schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(app.metrics.render()),
+  );
+};

@@ -1,0 +1,59 @@
+// GET /api/v1/quarantine: what was not accepted, why, and the (redacted) item as it was sent.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { sql } from '../sql.js';
+
+const recordSchema = z.object({
+  quarantine_id: z.string(),
+  received_at: z.string(),
+  event_id: z.string(),
+  product_line_id: z.string(),
+  disposition: z.enum(['quarantined', 'rejected']).describe('quarantined: well-formed but unattributable (replayable); rejected: malformed'),
+  reason: z.string(),
+  errors: z.array(z.string()),
+  payload: z.string().describe('the item as sent, with unknown fields and email-like strings removed'),
+});
+const cursorSchema = z.object({ t: z.string(), q: z.string() });
+
+export const quarantineRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { client } = app.engine;
+  app.get('/quarantine', {
+    config: { roles: ['ingest'] },
+    schema: {
+      tags: ['quarantine'],
+      summary: 'List quarantined and rejected items',
+      querystring: z.object({
+        reason: z.string().regex(/^[a-z_]{1,64}$/, 'must be a reason code such as missing_product_line').optional(),
+        disposition: z.enum(['quarantined', 'rejected']).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        cursor: z.string().max(512).optional(),
+      }),
+      response: {
+        200: z.object({
+          items: z.array(recordSchema),
+          next_cursor: z.string().nullable(),
+          counts: z.array(z.object({ reason: z.string(), disposition: z.string(), records: z.number() })),
+        }),
+      },
+    },
+  }, async (request) => {
+    const { reason = '', disposition = '', limit, cursor } = request.query;
+    const after = cursor ? decodeCursor(cursor, cursorSchema) : { t: '2299-12-31 23:59:59.999', q: '' };
+    const [page, counts] = await Promise.all([
+      client.query({
+        query: sql('quarantine/list'),
+        query_params: { reason, disposition, before_time: after.t, before_id: after.q, limit: limit + 1 },
+        format: 'JSONEachRow',
+      }).then((rs) => rs.json<z.infer<typeof recordSchema>>()),
+      client.query({ query: sql('quarantine/count-by-reason'), format: 'JSONEachRow' }).then((rs) => rs.json<{ reason: string; disposition: string; records: number }>()),
+    ]);
+    const items = page.slice(0, limit);
+    const last = items.at(-1);
+    return {
+      items,
+      next_cursor: page.length > limit && last ? encodeCursor({ t: last.received_at, q: last.quarantine_id }) : null,
+      counts,
+    };
+  });
+};

@@ -1,0 +1,19 @@
+// SQL text lives in sql/<domain>/<name>.sql and is read once, on first use.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const projectPath = (...parts: string[]) => join(root, ...parts);
+
+const cache = new Map<string, string>();
+
+/** The text of sql/<name>.sql, e.g. sql('events/find-existing-ids'). */
+export function sql(name: string): string {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(projectPath('sql', `${name}.sql`), 'utf8').trim().replace(/;$/, '');
+    cache.set(name, text);
+  }
+  return text;
+}

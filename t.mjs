@@ -1,0 +1,14 @@
+import { createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+const client = createClient({ connection: createChdbConnection({ path: '/tmp/chtest2' }), clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+await client.command({ query: 'CREATE DATABASE IF NOT EXISTS al' });
+await client.command({ query: 'USE al' });
+await client.command({ query: 'CREATE TABLE IF NOT EXISTS t (a String, d Decimal(38,12), m Map(String,String), n UInt64) ENGINE=MergeTree ORDER BY a' });
+await client.insert({ table: 't', values: [{ a: "x'y\\\"z", d: '12.345678901', m: {k:'v'}, n: 5 }, { a: 'b', d: '0.000000000001', m:{}, n: 1 }], format: 'JSONEachRow' });
+let r = await client.query({ query: 'SELECT currentDatabase() db, a, d, m, n FROM t WHERE a IN {ids:Array(String)}', query_params: { ids: ["x'y\\\"z", 'b', "'; DROP TABLE t; --"] }, format: 'JSONEachRow' });
+console.log(await r.json());
+r = await client.query({ query: 'SELECT sum(d) s, sum(n) n, count() c FROM t', format: 'JSONEachRow' });
+console.log(await r.json());
+r = await client.query({ query: 'SELECT {ts:DateTime64(3)} t, {m:Map(String,String)} mm', query_params: { ts: '2026-01-01 00:00:00.123', m: {a:"b'c"} }, format: 'JSONEachRow' });
+console.log(await r.json());
+await client.close();
