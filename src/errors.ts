@@ -48,10 +48,10 @@ export function toProblem(err: FastifyError | ApiError | Error): { status: numbe
   } else if (hasZodFastifySchemaValidationErrors(err)) {
     status = 400;
     reason = 'invalid_request';
-    const errors = err.validation.map((v) => {
-      const issue = v.params.issue as { path: PropertyKey[]; message: string };
-      return { parameter: issue.path.map(String).join('.') || String(err.validationContext), message: issue.message };
-    });
+    const errors = err.validation.map((v) => ({
+      parameter: v.instancePath.slice(1).replaceAll('/', '.') || String(err.validationContext),
+      message: v.message,
+    }));
     detail = errors.map((e) => `${err.validationContext ?? 'request'} ${e.parameter}: ${e.message}`).join('; ');
     extra = { errors };
   } else {

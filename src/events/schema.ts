@@ -106,7 +106,7 @@ const usageFields = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cach
 
 /**
  * Fold aliases and a nested `usage` object into canonical top-level fields. Returns the folded
- * object and any conflicts (the same field given twice with different values).
+ * object and any conflicts (the same field given twice with different values, or a malformed usage).
  */
 export function foldAliases(item: Record<string, unknown>): { folded: Record<string, unknown>; conflicts: string[] } {
   const folded: Record<string, unknown> = {};
@@ -119,12 +119,14 @@ export function foldAliases(item: Record<string, unknown>): { folded: Record<str
     folded[field] = value;
   };
   for (const [key, value] of Object.entries(item)) {
+    if (value === undefined) continue;
     if (key === 'usage' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (usageFields.includes(k)) put(k, v, `usage.${k}`);
         else put(`usage.${k}`, v, `usage.${k}`);
       }
-    } else put(aliases[key] ?? key, value, key);
+    } else if (key === 'usage') conflicts.push('usage: must be an object such as {"input_tokens":100,"output_tokens":20}');
+    else put(aliases[key] ?? key, value, key);
   }
   return { folded, conflicts };
 }
