@@ -237,9 +237,10 @@ describe('GET /api/v1/quarantine', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.app.inject({ url: `/api/v1/quarantine?reason=missing_product_line&limit=3${cursor ? `&cursor=${cursor}` : ''}` });
+      const url: string = `/api/v1/quarantine?reason=missing_product_line&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await t.app.inject({ url });
       expect(res.statusCode).toBe(200);
-      const page = res.json();
+      const page: { items: { quarantine_id: string }[]; next_cursor: string | null } = res.json();
       expect(page.items.length).toBeLessThanOrEqual(3);
       for (const item of page.items) {
         expect(item).toMatchObject({ reason: 'missing_product_line', disposition: 'quarantined' });

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
 import { batchItems, gunzipBody, registerNdjsonParser } from './body.js';
 import { EventIngestor } from './ingest.js';
+import { eventSchema } from './schema.js';
 
 const itemResult = z.object({
   index: z.number().int(),
@@ -36,7 +37,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ maxBatchEvents: number }> = as
       tags: ['events'],
       summary: 'Ingest a batch of cost events',
       description,
-      body: z.union([z.object({ events: z.array(z.unknown()) }), z.array(z.unknown())]).optional(),
+      body: z.union([z.object({ events: z.array(eventSchema) }), z.array(eventSchema)]),
       response: { 200: receiptSchema, 207: receiptSchema },
     },
     // The body shape is checked by batchItems so the reason is specific; the schema is for the docs.
