@@ -58,27 +58,29 @@ export function classify(raw: RawItem, index: number, receivedAt: string): Class
   }
   const { folded, conflicts } = foldAliases(value as Record<string, unknown>);
   const unknown = Object.keys(folded).filter((k) => !knownFields.has(k));
-  const payload = storablePayload(folded, unknown);
+  // Serialized only for items that end up in quarantine: accepted events never pay for it.
+  const reject = (disposition: Disposition, reason: string, errors: string[]) =>
+    quarantine(index, receivedAt, disposition, reason, errors, storablePayload(folded, unknown), folded);
 
   const personal = ['customer_id', 'user_id'].filter((k) => looksLikeEmail(folded[k]));
   if (personal.length > 0) {
     const errors = personal.map((k) => `${k}: looks like an email address; send an opaque id (e.g. a hash) instead`);
-    return quarantine(index, receivedAt, 'rejected', 'personal_data', errors, payload, folded);
+    return reject('rejected', 'personal_data', errors);
   }
   if (unknown.length > 0) {
     const errors = unknown.map((k) => `${k}: unknown field (put extra tags in attributes; prompt and completion text are never stored)`);
-    return quarantine(index, receivedAt, 'rejected', 'unknown_field', errors, payload, folded);
+    return reject('rejected', 'unknown_field', errors);
   }
-  if (conflicts.length > 0) return quarantine(index, receivedAt, 'rejected', 'invalid_event', conflicts, payload, folded);
+  if (conflicts.length > 0) return reject('rejected', 'invalid_event', conflicts);
 
   const parsed = eventSchema.safeParse(folded);
   if (!parsed.success) {
     const errors = parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
-    return quarantine(index, receivedAt, 'rejected', 'invalid_event', errors, payload, folded);
+    return reject('rejected', 'invalid_event', errors);
   }
   if (!parsed.data.product_line_id) {
     // Fail closed: an event nobody pays for is kept aside, not counted.
-    return quarantine(index, receivedAt, 'quarantined', 'missing_product_line', ['product_line_id: required to attribute the cost'], payload, folded);
+    return reject('quarantined', 'missing_product_line', ['product_line_id: required to attribute the cost']);
   }
   return { kind: 'event', index, event: parsed.data, row: toRow(parsed.data, receivedAt) };
 }

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
 import { batchItems, gunzipBody, registerNdjsonParser } from './body.js';
 import { EventIngestor } from './ingest.js';
-import { eventSchema } from './schema.js';
+import { eventDocSchema } from './schema.js';
 
 const itemResult = z.object({
   index: z.number().int(),
@@ -37,7 +37,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ maxBatchEvents: number }> = as
       tags: ['events'],
       summary: 'Ingest a batch of cost events',
       description,
-      body: z.union([z.object({ events: z.array(eventSchema) }), z.array(eventSchema)]),
+      body: z.union([z.object({ events: z.array(eventDocSchema) }), z.array(eventDocSchema)]),
       response: { 200: receiptSchema, 207: receiptSchema },
     },
     // The body shape is checked by batchItems so the reason is specific; the schema is for the docs.
