@@ -9,7 +9,9 @@ import { isLoopback, loadApiKeys, registerAuth } from './auth.js';
 import { createEngine, type Engine } from './clickhouse.js';
 import { ConfigError, type Config } from './config.js';
 import { ApiError, registerErrorHandling } from './errors.js';
+import { EventIngestor } from './events/ingest.js';
 import { eventRoutes } from './events/routes.js';
+import { costRoutes } from './costs/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { Metrics, registerMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
@@ -18,6 +20,7 @@ import { quarantineRoutes } from './quarantine/routes.js';
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine;
+    ingestor: EventIngestor;
     metrics: Metrics;
     config: Config;
   }
@@ -46,6 +49,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.decorate('engine', engine);
   app.decorate('config', config);
   app.decorate('metrics', new Metrics());
+  app.decorate('ingestor', new EventIngestor(engine.client));
   if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
   if (config.MIGRATE_ON_START) await migrate(engine, (msg) => app.log.info(msg));
   if (keys.length === 0) {
@@ -85,6 +89,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   await app.register(async (api) => {
     await api.register(eventRoutes, { maxBatchEvents: config.MAX_BATCH_EVENTS });
     await api.register(quarantineRoutes);
+    await api.register(costRoutes);
   }, { prefix: API_PREFIX });
   await app.ready();
   return app;

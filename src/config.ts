@@ -22,6 +22,10 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MIGRATE_ON_START: bool.default(true),
+  CACHE_TTL_MS: int(0, 86_400_000).default(10_000),
+  CACHE_CLOSED_TTL_MS: int(0, 86_400_000).default(300_000),
+  CACHE_MAX_ENTRIES: int(1, 1_000_000).default(5_000),
+  CACHE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;

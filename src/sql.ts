@@ -17,3 +17,15 @@ export function sql(name: string): string {
   }
   return text;
 }
+
+/**
+ * Fill the {{slot}} placeholders of a query template with fixed fragments (never user text).
+ * A function replacer keeps `$'`-like sequences in fragments literal; an unfilled slot throws.
+ */
+export function fillSlots(template: string, slots: Record<string, string>): string {
+  return template.replace(/\{\{([a-z_]+)\}\}/g, (_, name: string) => {
+    const fragment = slots[name];
+    if (fragment === undefined) throw new Error(`query template slot {{${name}}} has no fragment`);
+    return fragment;
+  });
+}

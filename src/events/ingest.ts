@@ -19,9 +19,28 @@ class Mutex {
   }
 }
 
+/** What a committed insert touched, for caches that must not serve stale answers. */
+export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string> };
+
 export class EventIngestor {
   readonly #lock = new Mutex();
+  readonly #listeners: ((c: Committed) => void)[] = [];
+  #lastReceivedAt = 0;
+  #inFlightSince: number | undefined;
   constructor(private readonly client: ClickHouseClient) {}
+
+  onCommitted(listener: (c: Committed) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * The latest instant such that every row with received_at ≤ it is committed (in this process).
+   * received_at is assigned under the insert lock and strictly increases, so a reader pinned to
+   * this watermark never sees a batch appear behind it later.
+   */
+  watermark(): number {
+    return this.#inFlightSince !== undefined ? this.#inFlightSince - 1 : Math.max(Date.now(), this.#lastReceivedAt);
+  }
 
   async ingest(items: RawItem[]): Promise<Receipt> {
     const receivedAt = toClickHouseTime(new Date());
@@ -55,7 +74,7 @@ export class EventIngestor {
         for (const c of candidates) {
           if (existing.has(c.row.event_id)) results.push({ index: c.index, event_id: c.row.event_id, status: 'duplicate', reason: 'already_ingested' });
         }
-        if (fresh.length > 0) await this.client.insert({ table: 'cost_events', values: fresh.map((c) => c.row), format: 'JSONEachRow' });
+        if (fresh.length > 0) await this.insertRows(fresh.map((c) => c.row));
         return fresh.length;
       });
     }
@@ -63,6 +82,30 @@ export class EventIngestor {
     results.sort((a, b) => a.index - b.index);
     const count = (s: ItemStatus) => results.filter((r) => r.status === s).length;
     return { accepted, duplicates: count('duplicate'), quarantined: count('quarantined'), rejected: count('rejected'), results };
+  }
+
+  /** Insert under the lock, stamping a strictly increasing received_at, then tell listeners. */
+  private async insertRows(rows: CostEventRow[]): Promise<void> {
+    const receivedAt = Math.max(Date.now(), this.#lastReceivedAt + 1);
+    this.#inFlightSince = receivedAt;
+    const stamp = toClickHouseTime(new Date(receivedAt));
+    for (const row of rows) row.received_at = stamp;
+    try {
+      await this.client.insert({ table: 'cost_events', values: rows, format: 'JSONEachRow' });
+    } finally {
+      this.#inFlightSince = undefined;
+    }
+    this.#lastReceivedAt = receivedAt;
+    let minTimestamp = Infinity;
+    let maxTimestamp = -Infinity;
+    const productLines = new Set<string>();
+    for (const row of rows) {
+      const t = Date.parse(`${row.timestamp.replace(' ', 'T')}Z`);
+      if (t < minTimestamp) minTimestamp = t;
+      if (t > maxTimestamp) maxTimestamp = t;
+      productLines.add(row.product_line_id);
+    }
+    for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines });
   }
 
   private async existingIds(ids: string[]): Promise<Set<string>> {

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
 import { batchItems, gunzipBody, registerNdjsonParser } from './body.js';
-import { EventIngestor } from './ingest.js';
 import { eventDocSchema } from './schema.js';
 
 const itemResult = z.object({
@@ -29,7 +28,6 @@ event-count limit.`;
 
 export const eventRoutes: FastifyPluginAsyncZod<{ maxBatchEvents: number }> = async (app, opts) => {
   registerNdjsonParser(app);
-  const ingestor = new EventIngestor(app.engine.client);
   app.post('/events', {
     config: { roles: ['ingest'] },
     preParsing: gunzipBody,
@@ -47,7 +45,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ maxBatchEvents: number }> = as
     if (items.length > opts.maxBatchEvents) {
       throw new ApiError(413, 'too_many_events', `a batch may hold at most ${opts.maxBatchEvents} events; this one has ${items.length}`);
     }
-    const receipt = await ingestor.ingest(items);
+    const receipt = await app.ingestor.ingest(items);
     app.metrics.countIngest(receipt);
     return reply.code(receipt.quarantined + receipt.rejected > 0 ? 207 : 200).send(receipt);
   });

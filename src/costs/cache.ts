@@ -1,0 +1,61 @@
+// Response cache for analytics: bounded by entries and bytes, keyed by the caller's scope and the
+// normalized query. Windows that ended more than an hour ago live longer than windows touching
+// "now"; an insert in this process drops every entry whose window it touches at once, and other
+// processes' inserts are bounded by the TTL.
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Committed } from '../events/ingest.js';
+
+export type CachedResponse = { body: string; contentType: string; etag: string; headers: Record<string, string>; from: number; to: number; scope?: string[] };
+
+export type CacheOptions = { maxEntries: number; maxBytes: number; ttlMs: number; closedTtlMs: number };
+
+export class ResponseCache {
+  readonly #lru: LRUCache<string, CachedResponse>;
+  constructor(private readonly opts: CacheOptions) {
+    this.#lru = new LRUCache({
+      max: opts.maxEntries,
+      maxSize: opts.maxBytes,
+      sizeCalculation: (v, k) => Math.max(1, v.body.length + k.length),
+      ttlAutopurge: false,
+    });
+  }
+
+  get(key: string): CachedResponse | undefined {
+    return this.#lru.get(key);
+  }
+
+  /** TTL for a window: short when it reaches into the last hour (data still arriving). */
+  ttlFor(to: number, now = Date.now()): number {
+    return to <= now - 3_600_000 ? this.opts.closedTtlMs : this.opts.ttlMs;
+  }
+
+  set(key: string, value: CachedResponse): void {
+    if (this.opts.ttlMs <= 0) return;
+    this.#lru.set(key, value, { ttl: this.ttlFor(value.to) });
+  }
+
+  /** Drop entries an insert may have changed: overlapping window and visible product line. */
+  invalidate(c: Committed): void {
+    for (const [key, entry] of this.#lru.entries()) {
+      const overlaps = entry.from <= c.maxTimestamp && c.minTimestamp < entry.to;
+      const visible = !entry.scope || entry.scope.some((pl) => c.productLines.has(pl));
+      if (overlaps && visible) this.#lru.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+}
+
+export const etagOf = (body: string) => `"${createHash('sha1').update(body).digest('base64url')}"`;
+
+/** Does an If-None-Match header name this ETag (or *)? */
+export function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}

@@ -1,0 +1,64 @@
+// One page of an analytics answer: scope applied, source chosen, snapshot pinned in the cursor,
+// so walking all pages yields every row exactly once even while events keep arriving.
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { Principal } from '../auth.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { ApiError } from '../errors.js';
+import type { Dimension } from './dimensions.js';
+import { hashOf, normalizedKey, type ParsedWindow } from './params.js';
+import { canUseRollup, runCostQuery, type CostQuery, type CostRow, type Metrics, type Source } from './query.js';
+
+const cursorSchema = z.object({ v: z.literal(1), h: z.string(), s: z.number(), o: z.number().int().min(0), f: z.number(), t: z.number() });
+
+export type PageRequest = {
+  window: ParsedWindow;
+  base: Omit<CostQuery, 'from' | 'to' | 'tz' | 'offset' | 'snapshot' | 'scope'>;
+  source: 'auto' | Source;
+  cursor?: string;
+  /** Everything that identifies the query except the cursor (window as given, not as resolved). */
+  identity: Record<string, unknown>;
+};
+
+export type Page = { from: number; to: number; source: Source; rows: CostRow[]; totals: Metrics; next_cursor: string | null };
+
+/** Product lines the caller may see, narrowed by its own product_line filter (never widened). */
+export function scopedQuery(principal: Principal | undefined, filters: Partial<Record<Dimension, string[]>>) {
+  const scope = principal?.productLines;
+  if (!scope) return { filters, scope: undefined };
+  // A filter naming a product line outside the scope matches nothing rather than erroring, so the
+  // answer does not confirm that the other product line exists.
+  const wanted = filters.product_line;
+  return { filters: wanted ? { ...filters, product_line: wanted.filter((pl) => scope.includes(pl)) } : filters, scope };
+}
+
+export async function costPage(app: FastifyInstance, principal: Principal | undefined, req: PageRequest): Promise<Page> {
+  const { filters, scope } = scopedQuery(principal, req.base.filters);
+  const hash = hashOf(normalizedKey({ ...req.identity, scope: scope ?? '*' }));
+  let from = req.window.from;
+  let to = req.window.to;
+  let offset = 0;
+  let snapshot: number | undefined;
+  if (req.cursor) {
+    const c = decodeCursor(req.cursor, cursorSchema);
+    if (c.h !== hash) throw new ApiError(400, 'cursor_mismatch', 'cursor: it belongs to a request with other parameters; repeat the original parameters or start without a cursor');
+    ({ o: offset, f: from, t: to } = c);
+    snapshot = c.s === 0 ? undefined : c.s; // 0: a forced-rollup walk, which pins no snapshot
+  }
+  const query: CostQuery = { ...req.base, filters, scope, from, to, tz: req.window.tz, offset, snapshot };
+  const rollupOk = canUseRollup(query);
+  if (req.source === 'rollup' && !rollupOk) {
+    throw new ApiError(400, 'invalid_request', 'source: the hourly rollup cannot answer this request exactly (a dimension outside the rollup, a window not on whole hours, a non-whole-hour time zone, or a paginated snapshot)', { errors: [{ parameter: 'source', message: 'rollup not applicable' }] });
+  }
+  let source: Source = req.source === 'raw' || !rollupOk ? 'raw' : 'rollup';
+  if (source === 'raw' && snapshot === undefined) query.snapshot = snapshot = app.ingestor.watermark();
+  let result = await runCostQuery(app.engine.client, query, source);
+  if (result.hasMore && source === 'rollup' && req.source === 'auto') {
+    // More than one page: pages must share a snapshot, which only the raw ledger can pin.
+    source = 'raw';
+    query.snapshot = snapshot = app.ingestor.watermark();
+    result = await runCostQuery(app.engine.client, query, source);
+  }
+  const next_cursor = result.hasMore ? encodeCursor({ v: 1, h: hash, s: snapshot ?? 0, o: offset + req.base.limit, f: from, t: to }) : null;
+  return { from, to, source, rows: result.rows, totals: result.totals, next_cursor };
+}

@@ -1,0 +1,101 @@
+// Time windows for analytics: from/to (half-open) or date_range (inclusive days), resolved in an
+// IANA time zone to UTC instants, and the bucket expressions for each granularity.
+import { ApiError } from '../errors.js';
+
+export const granularities = ['hour', 'day', 'week', 'month'] as const;
+export type Granularity = (typeof granularities)[number];
+
+const validZones = new Map<string, boolean>();
+export function isTimeZone(tz: string): boolean {
+  let ok = validZones.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      ok = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz);
+    } catch {
+      ok = false;
+    }
+    validZones.set(tz, ok);
+  }
+  return ok;
+}
+
+/** Offset of `tz` from UTC at instant `ms`, in milliseconds. */
+export function zoneOffsetMs(tz: string, ms: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  }).formatToParts(new Date(ms));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The UTC instant of a wall-clock time in `tz` (the earlier one when a DST change repeats it). */
+export function wallClockToUtc(tz: string, y: number, m: number, d: number, h = 0, mi = 0, s = 0, msec = 0): number {
+  const guess = Date.UTC(y, m - 1, d, h, mi, s, msec);
+  const first = guess - zoneOffsetMs(tz, guess);
+  const second = guess - zoneOffsetMs(tz, first);
+  return Math.min(first, second);
+}
+
+const dateOnly = /^(\d{4})-(\d{2})-(\d{2})$/;
+const dateTime = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Parse a date or datetime; without an offset it is wall-clock time in `tz`. */
+export function parseInstant(value: string, tz: string, parameter: string): number {
+  const bad = () => new ApiError(400, 'invalid_request', `${parameter}: must be YYYY-MM-DD or an ISO-8601 datetime`, { errors: [{ parameter, message: 'not a date' }] });
+  const d = dateOnly.exec(value);
+  const t = d ? null : dateTime.exec(value);
+  if (!d && !t) throw bad();
+  const [, y, mo, da, h = '0', mi = '0', s = '0', frac = '0', offset] = (d ?? t)!;
+  const nums = [y, mo, da, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  const probe = new Date(Date.UTC(nums[0], nums[1] - 1, nums[2], nums[3], nums[4], nums[5]));
+  if (probe.getUTCMonth() !== nums[1] - 1 || probe.getUTCDate() !== nums[2] || nums[3] > 23 || nums[4] > 59 || nums[5] > 59) throw bad();
+  const msec = Number(frac.padEnd(3, '0').slice(0, 3));
+  if (offset) {
+    const utc = Date.UTC(nums[0], nums[1] - 1, nums[2], nums[3], nums[4], nums[5], msec);
+    if (offset === 'Z') return utc;
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const [oh, om] = [Number(offset.slice(1, 3)), Number(offset.slice(-2))];
+    return utc - sign * (oh * 60 + om) * 60_000;
+  }
+  return wallClockToUtc(tz, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], msec);
+}
+
+export type Window = { from: number; to: number; defaulted: boolean };
+
+/** Resolve the request's window; the default is the last 30 days up to the next whole minute. */
+export function resolveWindow(q: { from?: string; to?: string; date_range?: string }, tz: string, now = Date.now()): Window {
+  if (q.date_range !== undefined && (q.from !== undefined || q.to !== undefined)) {
+    throw new ApiError(400, 'invalid_request', 'date_range: use either date_range or from/to, not both', { errors: [{ parameter: 'date_range', message: 'conflicts with from/to' }] });
+  }
+  let from: number;
+  let to: number;
+  if (q.date_range !== undefined) {
+    const [a, b, ...rest] = q.date_range.split(',');
+    if (!a || !b || rest.length || !dateOnly.test(a) || !dateOnly.test(b)) {
+      throw new ApiError(400, 'invalid_request', 'date_range: must be YYYY-MM-DD,YYYY-MM-DD (both days included)', { errors: [{ parameter: 'date_range', message: 'not a day range' }] });
+    }
+    from = parseInstant(a, tz, 'date_range');
+    const [y, m, d] = b.split('-').map(Number) as [number, number, number];
+    parseInstant(b, tz, 'date_range');
+    const next = new Date(Date.UTC(y, m - 1, d + 1));
+    to = wallClockToUtc(tz, next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate());
+  } else {
+    const defaultTo = Math.ceil(now / 60_000) * 60_000;
+    to = q.to !== undefined ? parseInstant(q.to, tz, 'to') : defaultTo;
+    from = q.from !== undefined ? parseInstant(q.from, tz, 'from') : to - 30 * 86_400_000;
+  }
+  const parameter = q.date_range !== undefined ? 'date_range' : 'from';
+  if (from >= to) throw new ApiError(400, 'invalid_request', `${parameter}: the window is empty (from must be before to)`, { errors: [{ parameter, message: 'from ≥ to' }] });
+  if (to - from > 3 * 366 * 86_400_000) throw new ApiError(400, 'invalid_request', `${parameter}: the window may span at most 3 years`, { errors: [{ parameter, message: 'window too long' }] });
+  return { from, to, defaulted: q.from === undefined && q.to === undefined && q.date_range === undefined };
+}
+
+/** True when every UTC hour maps to whole hours in `tz` over the window (so hourly rollups fit). */
+export function wholeHourZone(tz: string, from: number, to: number): boolean {
+  for (let t = from; t <= to; t += 7 * 86_400_000) if (zoneOffsetMs(tz, t) % 3_600_000 !== 0) return false;
+  return zoneOffsetMs(tz, to) % 3_600_000 === 0;
+}
+
+export const toClickHouseMs = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
