@@ -61,7 +61,8 @@ export function toProblem(err: FastifyError | ApiError | Error): { status: numbe
     if (known) {
       [status, reason] = known;
       detail = err.message;
-    } else if (err instanceof SyntaxError || (statusCode === 400 && /JSON/i.test(err.message))) {
+    } else if (statusCode === 400 && (err instanceof SyntaxError || /JSON|prototype/i.test(err.message))) {
+      // Only request-body parse errors carry a 400 status; a SyntaxError of our own stays a 500.
       [status, reason, detail] = [400, 'invalid_json', err.message];
     } else if (statusCode && statusCode >= 400 && statusCode < 500) {
       [status, reason, detail] = [statusCode, 'bad_request', err.message];

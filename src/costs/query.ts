@@ -85,7 +85,7 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
     source: source === 'raw' ? 'cost_events' : 'cost_rollup_hourly',
     time,
     filters: filters.join('\n  '),
-    group_by: grouped ? `GROUP BY ${aliases.join(', ')} WITH TOTALS` : '',
+    group_by: grouped ? `GROUP BY ${aliases.join(', ')}` : '',
     order_by: grouped ? `ORDER BY ${[primary, ...keyOrder].join(', ')}` : '',
   });
   return { query, params };
@@ -102,15 +102,18 @@ function toMetrics(r: RawRow): Metrics {
 }
 
 export async function runCostQuery(client: ClickHouseClient, q: CostQuery, source: Source): Promise<{ rows: CostRow[]; totals: Metrics; hasMore: boolean }> {
-  const { query, params } = buildCostQuery(q, source);
-  const rs = await client.query({ query, query_params: params, format: 'JSON' });
-  const result = await rs.json<RawRow>();
-  const data = result.data;
+  const run = async (cq: CostQuery) => {
+    const { query, params } = buildCostQuery(cq, source);
+    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+    return rs.json<RawRow>();
+  };
+  const grouped = q.groupBy.length > 0 || q.granularity !== undefined;
+  // Totals over every row of the query, not the page: the same filters without grouping.
+  const [data, totalsRows] = await Promise.all([run(q), grouped ? run({ ...q, groupBy: [], granularity: undefined, offset: 0 }) : undefined]);
   const rows = data.slice(0, q.limit).map((r) => {
     const group: Partial<Record<Dimension, string>> = {};
     for (const d of q.groupBy) group[d] = String(r[`g_${d}`]);
     return { group, ...(q.granularity ? { bucket: String(r.bucket) } : {}), ...toMetrics(r) };
   });
-  const totals = result.totals ? toMetrics(result.totals as RawRow) : toMetrics(data[0] ?? {});
-  return { rows, totals, hasMore: data.length > q.limit };
+  return { rows, totals: toMetrics((totalsRows ?? data)[0] ?? {}), hasMore: data.length > q.limit };
 }

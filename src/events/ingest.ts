@@ -39,7 +39,10 @@ export class EventIngestor {
    * this watermark never sees a batch appear behind it later.
    */
   watermark(): number {
-    return this.#inFlightSince !== undefined ? this.#inFlightSince - 1 : Math.max(Date.now(), this.#lastReceivedAt);
+    if (this.#inFlightSince !== undefined) return this.#inFlightSince - 1;
+    // The next insert is stamped after this instant even if it lands within the same millisecond.
+    this.#lastReceivedAt = Math.max(Date.now(), this.#lastReceivedAt);
+    return this.#lastReceivedAt;
   }
 
   async ingest(items: RawItem[]): Promise<Receipt> {
