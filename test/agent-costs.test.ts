@@ -221,6 +221,32 @@ describe('pagination', () => {
     expect(Number(now.totals.cost_usd)).toBeGreaterThan(Number(expectedBy(['customer']).get('["c-1"]')!.cost_usd));
   });
 
+  it('starts on the rollup and continues on the raw ledger at the same snapshot', async () => {
+    // search and billing only: the test above added late support events.
+    const url = `/api/v1/agent-costs?${JAN}&product_line=search,billing&group_by=model&granularity=day&limit=9`;
+    const first: Body = (await get(url)).json();
+    expect(first.source).toBe('rollup');
+    const rows = [...first.rows];
+    let page = first;
+    while (page.next_cursor) {
+      await post(t.app, [makeEvent({ product_line_id: 'billing', timestamp: '2026-01-03T05:00:00Z', model: 'o3', cost_usd: '50' })], as('ing'));
+      page = (await get(`${url}&cursor=${page.next_cursor}`)).json();
+      expect(page.source).toBe('raw');
+      expect(page.totals).toEqual(first.totals);
+      rows.push(...page.rows);
+    }
+    const keys = rows.map((r) => `${r.group.model}|${r.bucket}`);
+    expect(new Set(keys).size).toBe(rows.length);
+    const expected = new Map<string, string[]>();
+    for (const e of fixture.filter((x) => x.product_line_id !== 'support')) {
+      const k = `${valueOf(e, 'model')}|${String(e.timestamp).slice(0, 10)}T00:00:00+00:00`;
+      expected.set(k, [...(expected.get(k) ?? []), e.cost_usd]);
+    }
+    expect(rows.length).toBe(expected.size);
+    for (const r of rows) expect(r.cost_usd).toBe(addDecimals(expected.get(`${r.group.model}|${r.bucket}`)!));
+    expect(addDecimals(rows.map((r) => r.cost_usd))).toBe(first.totals.cost_usd);
+  });
+
   it('refuses a cursor with other parameters, a forged cursor and a foreign one', async () => {
     const page: Body = (await get(`/api/v1/agent-costs?${JAN}&group_by=customer&limit=2`)).json();
     expect(page.next_cursor).toBeTruthy();

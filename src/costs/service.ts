@@ -1,5 +1,7 @@
 // One page of an analytics answer: scope applied, source chosen, snapshot pinned in the cursor,
 // so walking all pages yields every row exactly once even while events keep arriving.
+// Snapshots rely on this process stamping received_at (see EventIngestor.watermark); with several
+// API processes writing to one server, inserts from the others are not ordered against it.
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../auth.js';
@@ -51,14 +53,18 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
     throw new ApiError(400, 'invalid_request', 'source: the hourly rollup cannot answer this request exactly (a dimension outside the rollup, a window not on whole hours, a non-whole-hour time zone, or a paginated snapshot)', { errors: [{ parameter: 'source', message: 'rollup not applicable' }] });
   }
   let source: Source = req.source === 'raw' || !rollupOk ? 'raw' : 'rollup';
-  if (source === 'raw' && snapshot === undefined) query.snapshot = snapshot = app.ingestor.watermark();
+  const pinned = snapshot ?? app.ingestor.watermark();
+  if (source === 'raw') query.snapshot = pinned;
   let result = await runCostQuery(app.engine.client, query, source);
-  if (result.hasMore && source === 'rollup' && req.source === 'auto') {
-    // More than one page: pages must share a snapshot, which only the raw ledger can pin.
+  if (result.hasMore && source === 'rollup' && req.source === 'auto' && app.ingestor.committedSince(pinned)) {
+    // The rollup cannot be pinned to a snapshot. Its page equals the raw page at `pinned` unless an
+    // insert committed meanwhile; then the raw ledger answers, pinned, so later pages line up.
     source = 'raw';
-    query.snapshot = snapshot = app.ingestor.watermark();
+    query.snapshot = pinned;
     result = await runCostQuery(app.engine.client, query, source);
   }
+  // Later pages read the raw ledger at the pinned snapshot (same rows, same order as the rollup).
+  snapshot = req.source === 'rollup' ? undefined : pinned;
   const next_cursor = result.hasMore ? encodeCursor({ v: 1, h: hash, s: snapshot ?? 0, o: offset + req.base.limit, f: from, t: to }) : null;
   return { from, to, source, rows: result.rows, totals: result.totals, next_cursor };
 }

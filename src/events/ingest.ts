@@ -38,6 +38,11 @@ export class EventIngestor {
    * received_at is assigned under the insert lock and strictly increases, so a reader pinned to
    * this watermark never sees a batch appear behind it later.
    */
+  /** Has any insert been stamped after `instant`, or is one in flight? */
+  committedSince(instant: number): boolean {
+    return this.#inFlightSince !== undefined || this.#lastReceivedAt > instant;
+  }
+
   watermark(): number {
     if (this.#inFlightSince !== undefined) return this.#inFlightSince - 1;
     // The next insert is stamped after this instant even if it lands within the same millisecond.
