@@ -15,7 +15,7 @@ import { buildCostQuery, canUseRollup, type CostQuery, type Source } from '../sr
 import { projectPath, sql } from '../src/sql.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 10_000_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const log = (msg: string) => console.log(`[bench:query] ${msg}`);
 

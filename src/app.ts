@@ -60,7 +60,9 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   registerMetrics(app, app.metrics);
   registerAuth(app, keys);
   await app.register(rateLimit, {
-    hook: 'preHandler',
+    // onRequest, after authentication (a global hook registered earlier), so cache hits served
+    // before validation are counted against the key too.
+    hook: 'onRequest',
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     // Per key; unauthenticated callers share a bucket per address.

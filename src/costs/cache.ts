@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Committed } from '../events/ingest.js';
 
-export type CachedResponse = { body: string; contentType: string; etag: string; headers: Record<string, string>; from: number; to: number; scope?: string[] };
+export type CachedResponse = { body: string; contentType: string; etag: string; headers: Record<string, string>; from: number; to: number; scope?: string[]; expiresAt?: number };
 
 export type CacheOptions = { maxEntries: number; maxBytes: number; ttlMs: number; closedTtlMs: number };
 
@@ -30,9 +30,12 @@ export class ResponseCache {
     return to <= now - 3_600_000 ? this.opts.closedTtlMs : this.opts.ttlMs;
   }
 
+  /** Store an entry; an entry stored again under a second key keeps its first expiry. */
   set(key: string, value: CachedResponse): void {
     if (this.opts.ttlMs <= 0) return;
-    this.#lru.set(key, value, { ttl: this.ttlFor(value.to) });
+    value.expiresAt ??= Date.now() + this.ttlFor(value.to);
+    const ttl = value.expiresAt - Date.now();
+    if (ttl > 0) this.#lru.set(key, value, { ttl });
   }
 
   /** Drop entries an insert may have changed: overlapping window and visible product line. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
-import { ResponseCache, etagOf, matchesEtag } from './cache.js';
+import { ResponseCache, etagOf, matchesEtag, type CachedResponse } from './cache.js';
 import { toCsv } from './csv.js';
 import { canonicalDimension, dimensionNames } from './dimensions.js';
 import { agentCostsQuerystring, dimensionValuesQuerystring, normalizedKey, parseFilters, parseGroupBy, parseSort, parseWindow, type ParsedWindow } from './params.js';
@@ -51,9 +51,30 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
   const cache = new ResponseCache({ maxEntries: cfg.CACHE_MAX_ENTRIES, maxBytes: cfg.CACHE_MAX_BYTES, ttlMs: cfg.CACHE_TTL_MS, closedTtlMs: cfg.CACHE_CLOSED_TTL_MS });
   app.ingestor.onCommitted((c) => cache.invalidate(c));
 
+  // A scoped key's entries are its own; unscoped keys see the same data and share entries.
+  const cacheScope = (request: FastifyRequest) => (request.principal?.productLines ? `key:${request.principal.id}` : '*');
+  const rawKey = (request: FastifyRequest) => `raw|${cacheScope(request)}|${wantsCsv(request.headers.accept) ? 'csv' : 'json'}|${request.url}`;
+
+  function serve(request: FastifyRequest, reply: FastifyReply, entry: CachedResponse, hit: boolean) {
+    reply.header('x-cache', hit ? 'hit' : 'miss').header('etag', entry.etag).header('vary', 'Accept, Authorization')
+      .header('cache-control', `private, max-age=${Math.floor(cache.ttlFor(entry.to) / 1000)}`);
+    for (const [k, v] of Object.entries(entry.headers)) reply.header(k, v);
+    if (matchesEtag(request.headers['if-none-match'], entry.etag)) return reply.code(304).send();
+    return reply.type(entry.contentType).send(entry.body);
+  }
+
+  /**
+   * Fast path, before validation: a request whose exact URL was answered for this scope and
+   * format is served from the cache without parsing anything again.
+   */
+  const fromCacheByUrl = async (request: FastifyRequest, reply: FastifyReply) => {
+    const entry = cache.get(rawKey(request));
+    if (entry) return serve(request, reply, entry, true);
+  };
+
   /** Serve from the cache (keyed by scope + normalized query), with ETag / 304 and X-Cache. */
   async function cached(request: FastifyRequest, reply: FastifyReply, key: Record<string, unknown>, window: ParsedWindow, productLines: string[] | undefined, render: () => Promise<Rendered>) {
-    const cacheKey = normalizedKey({ ...key, scope: request.principal?.productLines ?? '*' });
+    const cacheKey = normalizedKey({ ...key, scope: cacheScope(request) });
     let entry = cache.get(cacheKey);
     const hit = entry !== undefined;
     if (!entry) {
@@ -61,15 +82,13 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
       entry = { ...r, etag: etagOf(r.body), from: window.from, to: window.to, scope: productLines };
       cache.set(cacheKey, entry);
     }
-    reply.header('x-cache', hit ? 'hit' : 'miss').header('etag', entry.etag).header('vary', 'Accept, Authorization')
-      .header('cache-control', `private, max-age=${Math.floor(cache.ttlFor(window.to) / 1000)}`);
-    for (const [k, v] of Object.entries(entry.headers)) reply.header(k, v);
-    if (matchesEtag(request.headers['if-none-match'], entry.etag)) return reply.code(304).send();
-    return reply.type(entry.contentType).send(entry.body);
+    cache.set(rawKey(request), entry);
+    return serve(request, reply, entry, hit);
   }
 
   app.get('/agent-costs', {
     config: { roles: ['read'] },
+    preValidation: fromCacheByUrl,
     schema: {
       tags: ['analytics'],
       summary: 'Cost by any slice: filters, group_by, time buckets, totals, pagination',
@@ -103,6 +122,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/agent-costs/dimensions/:dimension', {
     config: { roles: ['read'] },
+    preValidation: fromCacheByUrl,
     schema: {
       tags: ['analytics'],
       summary: 'Distinct values of a dimension with their cost in the window (for filter pickers)',
