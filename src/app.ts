@@ -16,11 +16,18 @@ import { healthRoutes } from './health/routes.js';
 import { Metrics, registerMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { quarantineRoutes } from './quarantine/routes.js';
+import { ensureCatalog } from './pricing/catalog.js';
+import { Pricing } from './pricing/service.js';
+import { Taxonomy } from './taxonomy/service.js';
+import { taxonomyRoutes } from './taxonomy/routes.js';
+import { pricingRoutes } from './pricing/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine;
     ingestor: EventIngestor;
+    pricing: Pricing;
+    taxonomy: Taxonomy;
     metrics: Metrics;
     config: Config;
   }
@@ -49,9 +56,24 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.decorate('engine', engine);
   app.decorate('config', config);
   app.decorate('metrics', new Metrics());
-  app.decorate('ingestor', new EventIngestor(engine.client));
-  if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
   if (config.MIGRATE_ON_START) await migrate(engine, (msg) => app.log.info(msg));
+  if (config.LOAD_PRICE_CATALOG) {
+    const loaded = await ensureCatalog(engine.client);
+    if (loaded) app.log.info(`price catalog loaded: ${loaded.version}, ${loaded.loaded} models (${loaded.skipped} without token prices skipped)`);
+  }
+  const pricing = new Pricing(engine.client);
+  const taxonomy = new Taxonomy(engine.client, config.TAXONOMY_MODE);
+  await Promise.all([pricing.reload(), taxonomy.reload()]);
+  const refresh = setInterval(() => void Promise.all([pricing.reload(), taxonomy.reload()]).catch((err) => app.log.warn({ err }, 'price book refresh failed')), config.PRICE_BOOK_REFRESH_MS || 2 ** 31 - 1);
+  refresh.unref();
+  app.decorate('pricing', pricing);
+  app.decorate('taxonomy', taxonomy);
+  app.decorate('ingestor', new EventIngestor(engine.client, {
+    admit: (e) => (taxonomy.admits(e.product_line_id!) ? undefined : { reason: 'unknown_product_line', message: `product_line_id: ${e.product_line_id} is not registered (taxonomy mode governed); register it, then replay` }),
+    price: (row) => Object.assign(row, pricing.book.price(row)),
+  }));
+  app.addHook('onClose', async () => clearInterval(refresh));
+  if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
   if (keys.length === 0) {
     app.log.warn('NO API KEYS CONFIGURED: every request on loopback is treated as admin. Set API_KEYS before exposing this service.');
   }
@@ -92,6 +114,8 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(eventRoutes, { maxBatchEvents: config.MAX_BATCH_EVENTS });
     await api.register(quarantineRoutes);
     await api.register(costRoutes);
+    await api.register(taxonomyRoutes);
+    await api.register(pricingRoutes);
   }, { prefix: API_PREFIX });
   await app.ready();
   return app;

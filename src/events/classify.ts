@@ -50,7 +50,10 @@ function storablePayload(folded: Record<string, unknown>, unknown: string[]): st
   return JSON.stringify(kept, (k, v) => (unknown.includes(k) ? '[dropped]' : v));
 }
 
-export function classify(raw: RawItem, index: number, receivedAt: string): Classified {
+/** A check a valid event must also pass (e.g. the governed taxonomy); returns why it is held back. */
+export type Admission = (e: CostEvent) => { reason: string; message: string } | undefined;
+
+export function classify(raw: RawItem, index: number, receivedAt: string, admit?: Admission): Classified {
   if ('unparsable' in raw) return quarantine(index, receivedAt, 'rejected', 'invalid_json', [raw.error], raw.unparsable);
   const value = raw.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -82,5 +85,7 @@ export function classify(raw: RawItem, index: number, receivedAt: string): Class
     // Fail closed: an event nobody pays for is kept aside, not counted.
     return reject('quarantined', 'missing_product_line', ['product_line_id: required to attribute the cost']);
   }
+  const refused = admit?.(parsed.data);
+  if (refused) return reject('quarantined', refused.reason, [refused.message]);
   return { kind: 'event', index, event: parsed.data, row: toRow(parsed.data, receivedAt) };
 }

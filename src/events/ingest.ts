@@ -2,7 +2,7 @@
 // so any materialized view on it), write accepted rows and quarantine records, then acknowledge.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
-import { classify, type QuarantineRecord, type RawItem } from './classify.js';
+import { classify, type Admission, type QuarantineRecord, type RawItem } from './classify.js';
 import { toClickHouseTime, type CostEventRow } from './schema.js';
 
 export type ItemStatus = 'accepted' | 'duplicate' | 'quarantined' | 'rejected';
@@ -27,7 +27,10 @@ export class EventIngestor {
   readonly #listeners: ((c: Committed) => void)[] = [];
   #lastReceivedAt = 0;
   #inFlightSince: number | undefined;
-  constructor(private readonly client: ClickHouseClient) {}
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly hooks: { admit?: Admission; price?: (row: CostEventRow) => void } = {},
+  ) {}
 
   onCommitted(listener: (c: Committed) => void): void {
     this.#listeners.push(listener);
@@ -58,7 +61,7 @@ export class EventIngestor {
     const seenInBatch = new Set<string>();
 
     items.forEach((raw, index) => {
-      const c = classify(raw, index, receivedAt);
+      const c = classify(raw, index, receivedAt, this.hooks.admit);
       if (c.kind === 'quarantine') {
         records.push(c.record);
         results.push({ index, event_id: c.record.event_id || null, status: c.record.disposition, reason: c.record.reason, errors: c.record.errors });
@@ -66,6 +69,8 @@ export class EventIngestor {
         results.push({ index, event_id: c.row.event_id, status: 'duplicate', reason: 'repeated_in_batch' });
       } else {
         seenInBatch.add(c.row.event_id);
+        // Reported costs are kept as sent; everything else is priced from the book now.
+        if (c.row.cost_source !== 'reported') this.hooks.price?.(c.row);
         candidates.push(c);
       }
     });
@@ -90,6 +95,11 @@ export class EventIngestor {
     results.sort((a, b) => a.index - b.index);
     const count = (s: ItemStatus) => results.filter((r) => r.status === s).length;
     return { accepted, duplicates: count('duplicate'), quarantined: count('quarantined'), rejected: count('rejected'), results };
+  }
+
+  /** Append rows that are not client events (corrections) through the same lock and stamping. */
+  append(rows: CostEventRow[]): Promise<void> {
+    return this.#lock.run(() => this.insertRows(rows));
   }
 
   /** Insert under the lock, stamping a strictly increasing received_at, then tell listeners. */

@@ -1,0 +1,35 @@
+// The product-line registry, kept in memory for the ingest path (governed mode) and reloaded
+// after every change through this process and on the price-book interval.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { sql } from '../sql.js';
+
+export type ProductLine = { id: string; name: string; cost_center: string; owner: string; budget_owner: string; updated_at: string };
+
+export class Taxonomy {
+  #lines = new Map<string, ProductLine>();
+  constructor(private readonly client: ClickHouseClient, readonly mode: 'open' | 'governed') {}
+
+  async reload(): Promise<void> {
+    const rows = await (await this.client.query({ query: sql('taxonomy/list'), format: 'JSONEachRow' })).json<ProductLine>();
+    this.#lines = new Map(rows.map((r) => [r.id, r]));
+  }
+
+  list(): ProductLine[] {
+    return [...this.#lines.values()];
+  }
+
+  get(id: string): ProductLine | undefined {
+    return this.#lines.get(id);
+  }
+
+  async upsert(lines: Omit<ProductLine, 'updated_at'>[]): Promise<void> {
+    const updatedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
+    await this.client.insert({ table: 'product_lines', values: lines.map((l) => ({ ...l, updated_at: updatedAt })), format: 'JSONEachRow' });
+    await this.reload();
+  }
+
+  /** In governed mode an unregistered product line is held in quarantine until it is registered. */
+  admits(productLineId: string): boolean {
+    return this.mode === 'open' || this.#lines.has(productLineId);
+  }
+}
