@@ -21,6 +21,7 @@ import { Pricing } from './pricing/service.js';
 import { Taxonomy } from './taxonomy/service.js';
 import { taxonomyRoutes } from './taxonomy/routes.js';
 import { pricingRoutes } from './pricing/routes.js';
+import { runRoutes } from './runs/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -116,6 +117,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(costRoutes);
     await api.register(taxonomyRoutes);
     await api.register(pricingRoutes);
+    await api.register(runRoutes);
   }, { prefix: API_PREFIX });
   await app.ready();
   return app;

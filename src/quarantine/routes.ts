@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { sql } from '../sql.js';
+import { replayQuarantine } from './replay.js';
 
 const recordSchema = z.object({
   quarantine_id: z.string(),
@@ -56,4 +57,18 @@ export const quarantineRoutes: FastifyPluginAsyncZod = async (app) => {
       counts,
     };
   });
+
+  app.post('/quarantine/replay', {
+    config: { roles: [] },
+    schema: {
+      tags: ['quarantine'],
+      summary: 'Re-ingest quarantined events after the cause is fixed (admin); each record is accepted at most once',
+      body: z.strictObject({
+        reason: z.string().regex(/^[a-z_]{1,64}$/).optional().describe('only records with this reason, e.g. unknown_product_line'),
+        product_line_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).optional().describe('assign this product line to events that have none'),
+        limit: z.number().int().min(1).max(10_000).default(10_000),
+      }),
+      response: { 200: z.object({ examined: z.number(), accepted: z.number(), duplicates: z.number(), still_quarantined: z.number(), rejected: z.number() }) },
+    },
+  }, async (request) => replayQuarantine(app, request.body));
 };
