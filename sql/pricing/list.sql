@@ -12,4 +12,4 @@ WHERE ({provider:String} = '' OR provider = lower({provider:String}))
 ORDER BY provider, item, unit, effective_from DESC
 {{latest_only}}
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}
-SETTINGS log_comment = 'pricing.list'
+SETTINGS prefer_column_name_to_alias = 1, log_comment = 'pricing.list'

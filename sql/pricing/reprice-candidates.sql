@@ -1,4 +1,5 @@
 -- Events of one day that the book prices (not reported costs), with their net cost over the
+-- (prefer_column_name_to_alias: the aliases reuse column names, and WHERE/HAVING mean the columns.)
 -- original row and every correction so far, and the original row's fields to copy.
 SELECT
     event_id,
@@ -45,4 +46,4 @@ WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3,
   AND ({model:String} = '' OR model = {model:String})
 GROUP BY event_id
 HAVING countIf(record_type = 'event') = 1 AND anyIf(cost_source, record_type = 'event') != 'reported'
-SETTINGS log_comment = 'pricing.reprice-candidates'
+SETTINGS prefer_column_name_to_alias = 1, log_comment = 'pricing.reprice-candidates'

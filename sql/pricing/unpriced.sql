@@ -10,4 +10,4 @@ WHERE record_type = 'event'
 GROUP BY provider, model, tool, unit
 ORDER BY events DESC, provider, model, tool, unit
 LIMIT 1000
-SETTINGS log_comment = 'pricing.unpriced'
+SETTINGS prefer_column_name_to_alias = 1, log_comment = 'pricing.unpriced'

@@ -21,5 +21,5 @@ FROM cost_events
 WHERE run_id IN {runs:Array(String)}
 GROUP BY event_id
 HAVING countIf(record_type = 'event') = 1
-ORDER BY timestamp, event_id
-SETTINGS log_comment = 'runs.run-events'
+ORDER BY min(timestamp), event_id
+SETTINGS prefer_column_name_to_alias = 1, log_comment = 'runs.run-events'

@@ -37,6 +37,7 @@ export const taxonomyRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: [] },
     schema: { tags: ['taxonomy'], summary: 'Create or update a product line (admin)', params: z.object({ id }), body, response: { 200: productLine, 201: productLine } },
   }, async (request, reply) => {
+    await app.taxonomy.reload(); // another process may have registered it since our last refresh
     const existed = app.taxonomy.get(request.params.id) !== undefined;
     await app.taxonomy.upsert([{ id: request.params.id, ...request.body }]);
     return reply.code(existed ? 200 : 201).send(app.taxonomy.get(request.params.id)!);
