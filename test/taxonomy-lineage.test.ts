@@ -89,6 +89,26 @@ describe('governed mode and replay', () => {
   });
 });
 
+describe('roles on the price book', () => {
+  it('lets only admin keys change prices, contracts, replay or re-price', async () => {
+    const price = { prices: [{ provider: 'x', item: 'y', effective_from: '2026-01-01T00:00:00Z', input_per_mtok: '1', output_per_mtok: '1' }] };
+    for (const [method, url, payload] of [
+      ['PUT', '/api/v1/prices', price],
+      ['POST', '/api/v1/prices/import', {}],
+      ['PUT', '/api/v1/prices/contracts', { contracts: [] }],
+      ['POST', '/api/v1/reprice', { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }],
+      ['POST', '/api/v1/quarantine/replay', {}],
+    ] as const) {
+      for (const key of ['rd', 'ing']) {
+        const res = await t.app.inject({ method, url, payload, headers: as(key) });
+        expect([res.statusCode, res.json().reason], `${key} ${method} ${url}`).toEqual([403, 'forbidden_role']);
+      }
+    }
+    expect((await t.app.inject({ url: '/api/v1/prices?provider=openai&limit=1', headers: as('rd') })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/prices', payload: price, headers: as('adm') })).json()).toEqual({ added: 1 });
+  });
+});
+
 describe('run lineage', () => {
   const ev = (run: string, parent: string, extra: Record<string, unknown>) =>
     makeEvent({ product_line_id: 'lineage', run_id: run, parent_run_id: parent || undefined, trace_id: 'trace-1', ...extra });
