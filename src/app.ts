@@ -22,6 +22,7 @@ import { Taxonomy } from './taxonomy/service.js';
 import { taxonomyRoutes } from './taxonomy/routes.js';
 import { pricingRoutes } from './pricing/routes.js';
 import { runRoutes } from './runs/routes.js';
+import { chargebackRoutes } from './chargeback/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -118,6 +119,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(taxonomyRoutes);
     await api.register(pricingRoutes);
     await api.register(runRoutes);
+    await api.register(chargebackRoutes);
   }, { prefix: API_PREFIX });
   await app.ready();
   return app;

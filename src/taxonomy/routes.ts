@@ -10,8 +10,9 @@ const body = z.strictObject({
   cost_center: field(128).default(''),
   owner: field(256).default(''),
   budget_owner: field(256).default(''),
+  billing_mode: z.enum(['chargeback', 'showback']).default('chargeback').describe('showback: reported to the owner, not billed (BilledCost 0 in exports)'),
 });
-const productLine = z.object({ id: z.string(), name: z.string(), cost_center: z.string(), owner: z.string(), budget_owner: z.string(), updated_at: z.string() });
+const productLine = z.object({ id: z.string(), name: z.string(), cost_center: z.string(), owner: z.string(), budget_owner: z.string(), billing_mode: z.enum(['chargeback', 'showback']), updated_at: z.string() });
 
 export const taxonomyRoutes: FastifyPluginAsyncZod = async (app) => {
   const visible = (principalLines: string[] | undefined, lineId: string) => !principalLines || principalLines.includes(lineId);

@@ -3,7 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
 
-export type ProductLine = { id: string; name: string; cost_center: string; owner: string; budget_owner: string; updated_at: string };
+export type ProductLine = { id: string; name: string; cost_center: string; owner: string; budget_owner: string; billing_mode: 'chargeback' | 'showback'; updated_at: string };
 
 export class Taxonomy {
   #lines = new Map<string, ProductLine>();

@@ -1,0 +1,45 @@
+// Billing months: parsing, open/closed status, and which closed months' late rows an open
+// month's export carries as corrections (the closed months right before it).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { toClickHouseMs } from '../costs/time.js';
+import { ApiError } from '../errors.js';
+
+export type Month = { label: string; start: number; end: number; date: string };
+export type Period = { month: string; status: 'closed'; closed_at: string; rows: number; effective_cost_usd: string; billed_cost_usd: string; list_cost_usd: string; content_hash: string };
+
+export function parseMonth(label: string, parameter = 'month'): Month {
+  const m = /^(\d{4})-(\d{2})$/.exec(label);
+  const month = m ? Number(m[2]) : 0;
+  if (!m || month < 1 || month > 12 || Number(m[1]) < 2000 || Number(m[1]) > 2200) {
+    throw new ApiError(400, 'invalid_request', `${parameter}: must be YYYY-MM`, { errors: [{ parameter, message: 'must be YYYY-MM' }] });
+  }
+  const start = Date.UTC(Number(m[1]), month - 1, 1);
+  const end = Date.UTC(Number(m[1]), month, 1);
+  return { label, start, end, date: `${label}-01` };
+}
+
+export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+export const previousMonth = (m: Month) => parseMonth(monthOf(m.start - 1));
+
+export async function loadPeriods(client: ClickHouseClient): Promise<Map<string, Period>> {
+  const rows = await (await client.query({
+    query: `SELECT toString(month) AS month, status, toString(closed_at) AS closed_at, rows, toString(effective_cost_usd) AS effective_cost_usd,
+              toString(billed_cost_usd) AS billed_cost_usd, toString(list_cost_usd) AS list_cost_usd, content_hash
+            FROM periods FINAL ORDER BY month`,
+    format: 'JSONEachRow',
+  })).json<Period>();
+  return new Map(rows.map((p) => [p.month.slice(0, 7), p]));
+}
+
+/** Closed months whose late rows go into `m`'s export: the unbroken run of closed months before it. */
+export function lateSources(m: Month, periods: Map<string, Period>) {
+  const starts: string[] = [];
+  const ends: string[] = [];
+  const closed: string[] = [];
+  for (let x = previousMonth(m); periods.has(x.label); x = previousMonth(x)) {
+    starts.push(toClickHouseMs(x.start));
+    ends.push(toClickHouseMs(x.end));
+    closed.push(periods.get(x.label)!.closed_at);
+  }
+  return { late_starts: starts, late_ends: ends, late_closed: closed };
+}

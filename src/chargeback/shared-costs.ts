@@ -1,0 +1,74 @@
+// Shared costs (a vector-DB cluster, an embedding endpoint, platform overhead) allocated to
+// product lines for a month: proportional to a usage basis, evenly, or by fixed weights. Weights
+// are computed over the whole month when the cost is recorded, stored for audit, and the parts
+// are rounded to cents by largest remainder so they add up exactly.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { toClickHouseMs } from '../costs/time.js';
+import { ApiError } from '../errors.js';
+import { fromUnits, toUnits } from '../pricing/decimal.js';
+import { sql } from '../sql.js';
+import { allocateLargestRemainder } from './allocation.js';
+import { loadPeriods, parseMonth } from './periods.js';
+
+export type SharedCostRequest = {
+  month: string; name: string; amount_usd: string; method: 'proportional' | 'even' | 'fixed';
+  basis?: 'cost' | 'events' | 'tokens' | 'requests'; basis_value?: string; weights?: Record<string, string>; product_lines?: string[];
+};
+export type Allocation = { product_line_id: string; weight: string; share: string; amount_usd: string };
+
+type BasisRow = { product_line_id: string; cost: string; events: number; tokens: number; requests: number };
+
+export async function recordSharedCost(app: FastifyInstance, req: SharedCostRequest) {
+  const m = parseMonth(req.month);
+  const { client } = app.engine;
+  if ((await loadPeriods(client)).has(m.label)) throw new ApiError(409, 'period_closed', `${m.label} is closed; record the shared cost in an open month`);
+  let weights: { key: string; weight: string }[];
+  if (req.method === 'fixed') {
+    weights = Object.entries(req.weights ?? {}).map(([key, weight]) => ({ key, weight }));
+  } else {
+    const basis = await (await client.query({
+      query: sql('chargeback/allocation-basis'),
+      query_params: { month_start: toClickHouseMs(m.start), month_end: toClickHouseMs(m.end), basis_value: req.basis_value ?? '' },
+      format: 'JSONEachRow',
+    })).json<BasisRow>();
+    const allowed = req.product_lines ? new Set(req.product_lines) : undefined;
+    weights = basis
+      .filter((b) => !allowed || allowed.has(b.product_line_id))
+      .map((b) => ({ key: b.product_line_id, weight: req.method === 'even' ? '1' : String(req.basis === 'cost' ? b.cost : b[req.basis ?? 'cost']) }));
+  }
+  const scaled = weights.map((w) => ({ key: w.key, weight: toUnits(w.weight) })).filter((w) => w.weight > 0n);
+  if (scaled.length === 0) throw new ApiError(422, 'no_allocation_basis', `nothing to allocate ${m.label}'s shared cost by: no product line has a positive weight`);
+  const cents = toUnits(req.amount_usd) / 10n ** 10n;
+  const parts = allocateLargestRemainder(cents, scaled);
+  const total = scaled.reduce((acc, w) => acc + w.weight, 0n);
+  const id = randomUUID();
+  const allocations: Allocation[] = scaled
+    .sort((a, b) => a.key.localeCompare(b.key))
+    .map((w) => ({
+      product_line_id: w.key,
+      weight: fromUnits(w.weight),
+      share: fromUnits((w.weight * 10n ** 12n) / total),
+      amount_usd: fromUnits(parts.get(w.key)! * 10n ** 10n),
+    }));
+  await client.insert({ table: 'shared_costs', values: [{ id, month: m.date, name: req.name, amount_usd: req.amount_usd, method: req.method, basis: req.method === 'proportional' ? req.basis ?? 'cost' : '', basis_value: req.basis_value ?? '' }], format: 'JSONEachRow' });
+  await client.insert({ table: 'shared_cost_allocations', values: allocations.map((a) => ({ ...a, shared_cost_id: id, month: m.date })), format: 'JSONEachRow' });
+  return { id, month: m.label, name: req.name, amount_usd: fromUnits(toUnits(req.amount_usd)), method: req.method, basis: req.method === 'proportional' ? req.basis ?? 'cost' : null, allocations };
+}
+
+export async function getAllocation(app: FastifyInstance, id: string) {
+  const { client } = app.engine;
+  const [cost] = await (await client.query({
+    query: 'SELECT id, toString(month) AS month, name, toString(amount_usd) AS amount_usd, method, basis, basis_value FROM shared_costs FINAL WHERE id = {id:String}',
+    query_params: { id },
+    format: 'JSONEachRow',
+  })).json<{ id: string; month: string; name: string; amount_usd: string; method: string; basis: string; basis_value: string }>();
+  if (!cost) throw new ApiError(404, 'unknown_shared_cost', `no shared cost ${id}`);
+  const allocations = await (await client.query({
+    query: 'SELECT product_line_id, weight, toString(share) AS share, toString(amount_usd) AS amount_usd FROM shared_cost_allocations FINAL WHERE shared_cost_id = {id:String} ORDER BY product_line_id',
+    query_params: { id },
+    format: 'JSONEachRow',
+  })).json<Allocation>();
+  const total = fromUnits(allocations.reduce((acc, a) => acc + toUnits(a.amount_usd), 0n));
+  return { ...cost, month: cost.month.slice(0, 7), basis: cost.basis || null, allocations, allocated_usd: total };
+}
