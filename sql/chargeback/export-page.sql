@@ -5,4 +5,4 @@ WHERE ({environment:String} = 'all' OR x_Environment = {environment:String})
   AND ({billing_mode:String} = '' OR x_BillingMode = {billing_mode:String})
 ORDER BY {{order}}
 LIMIT {limit:UInt32} OFFSET {offset:UInt64}
-SETTINGS date_time_output_format = 'iso', log_comment = 'chargeback.export-page'
+SETTINGS date_time_output_format = 'iso', format_csv_null_representation = '', log_comment = 'chargeback.export-page'
