@@ -23,6 +23,11 @@ import { taxonomyRoutes } from './taxonomy/routes.js';
 import { pricingRoutes } from './pricing/routes.js';
 import { runRoutes } from './runs/routes.js';
 import { chargebackRoutes } from './chargeback/routes.js';
+import type { AnomalyDimension } from './anomalies/detect.js';
+import { Guard } from './budgets/guard.js';
+import { guardrailRoutes } from './budgets/routes.js';
+import { Budgets } from './budgets/service.js';
+import { Webhooks } from './webhooks/service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +35,9 @@ declare module 'fastify' {
     ingestor: EventIngestor;
     pricing: Pricing;
     taxonomy: Taxonomy;
+    budgets: Budgets;
+    guard: Guard;
+    webhooks: Webhooks;
     metrics: Metrics;
     config: Config;
   }
@@ -75,6 +83,26 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     price: (row) => Object.assign(row, pricing.book.price(row)),
   }));
   app.addHook('onClose', async () => clearInterval(refresh));
+
+  const budgets = new Budgets(engine.client);
+  const webhooks = new Webhooks(engine.client, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, retryBaseMs: config.WEBHOOK_RETRY_BASE_MS }, app.log);
+  const guard = new Guard(engine.client, budgets, webhooks, { anomalyDimensions: config.ANOMALY_DIMENSIONS.split(',') as AnomalyDimension[], ratio: config.ANOMALY_RATIO, minSpend: config.ANOMALY_MIN_SPEND_USD }, app.log);
+  await Promise.all([budgets.load(), webhooks.load(), guard.load()]);
+  app.decorate('budgets', budgets);
+  app.decorate('webhooks', webhooks);
+  app.decorate('guard', guard);
+  app.ingestor.onCommitted((c) => {
+    if (budgets.onRows(c.rows)) guard.soon();
+  });
+  const timers = [
+    setInterval(() => void budgets.sync().catch((err) => app.log.warn({ err }, 'budget sync failed')), config.BUDGET_SYNC_MS || 2 ** 31 - 1),
+    setInterval(() => void guard.evaluate({ anomalies: true }).catch(() => undefined), config.BUDGET_EVAL_INTERVAL_MS || 2 ** 31 - 1),
+  ];
+  for (const timer of timers) timer.unref();
+  app.addHook('onClose', async () => {
+    for (const timer of timers) clearInterval(timer);
+    webhooks.close();
+  });
   if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
   if (keys.length === 0) {
     app.log.warn('NO API KEYS CONFIGURED: every request on loopback is treated as admin. Set API_KEYS before exposing this service.');
@@ -120,6 +148,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(pricingRoutes);
     await api.register(runRoutes);
     await api.register(chargebackRoutes);
+    await api.register(guardrailRoutes);
   }, { prefix: API_PREFIX });
   await app.ready();
   return app;

@@ -20,7 +20,7 @@ class Mutex {
 }
 
 /** What a committed insert touched, for caches that must not serve stale answers. */
-export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string> };
+export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; rows: CostEventRow[] };
 
 export class EventIngestor {
   readonly #lock = new Mutex();
@@ -123,7 +123,7 @@ export class EventIngestor {
       if (t > maxTimestamp) maxTimestamp = t;
       productLines.add(row.product_line_id);
     }
-    for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines });
+    for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines, rows });
   }
 
   private async existingIds(ids: string[]): Promise<Set<string>> {

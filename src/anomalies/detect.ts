@@ -1,0 +1,55 @@
+// Hourly anomaly detection: a value's cost in an hour against its baseline for the same hour of
+// day; flagged at ≥ ratio × baseline and ≥ a minimum spend. For features, also the cost per event,
+// so a feature that got dearer per task is caught even when traffic falls.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { toClickHouseMs } from '../costs/time.js';
+import { ApiError } from '../errors.js';
+import { toUnits } from '../pricing/decimal.js';
+import { fillSlots, sql } from '../sql.js';
+
+export const anomalyDimensions = { user: 'user_id', feature: 'feature', customer: 'customer_id', agent: 'agent_id', model: 'model' } as const;
+export type AnomalyDimension = keyof typeof anomalyDimensions;
+
+export function parseWindow(value: string, parameter = 'window'): number {
+  const m = /^(\d{1,3})(h|d)$/.exec(value);
+  const ms = m ? Number(m[1]) * (m[2] === 'h' ? 3_600_000 : 86_400_000) : 0;
+  if (!m || ms <= 0 || ms > 31 * 86_400_000) throw new ApiError(400, 'invalid_request', `${parameter}: must be like 24h or 7d, at most 31d`, { errors: [{ parameter, message: 'bad window' }] });
+  return ms;
+}
+
+type Row = { value: string; hour: string; cost_usd: string; events: number; baseline_cost_usd: string; baseline_events: number; cost_per_event: string | null; baseline_cost_per_event: string | null };
+export type Anomaly = { dimension: string; value: string; hour: string; kind: 'spend' | 'cost_per_event'; cost_usd: string; baseline_cost_usd: string; ratio: number | null; events: number; cost_per_event: string | null; baseline_cost_per_event: string | null };
+
+const ratioOf = (a: string, b: string) => (toUnits(b) === 0n ? null : Number((toUnits(a) * 1000n) / toUnits(b)) / 1000);
+
+export async function detectAnomalies(client: ClickHouseClient, q: { dimension: AnomalyDimension; to: number; windowMs: number; ratio: number; minSpend: string; scope?: string[] }): Promise<Anomaly[]> {
+  const from = Math.floor((q.to - q.windowMs) / 3_600_000) * 3_600_000;
+  const rows = await (await client.query({
+    query: fillSlots(sql('anomalies/hourly'), { column: anomalyDimensions[q.dimension] }),
+    query_params: { from: toClickHouseMs(from), to: toClickHouseMs(q.to), base_from: toClickHouseMs(from - 7 * 86_400_000), scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
+    format: 'JSONEachRow',
+  })).json<Row>();
+  const min = toUnits(q.minSpend);
+  const threshold = BigInt(Math.round(q.ratio * 1000));
+  const out: Anomaly[] = [];
+  for (const r of rows) {
+    const cost = toUnits(r.cost_usd);
+    if (cost < min) continue;
+    const base = toUnits(r.baseline_cost_usd);
+    const common = { dimension: q.dimension, value: r.value, hour: r.hour, cost_usd: r.cost_usd, baseline_cost_usd: r.baseline_cost_usd, events: Number(r.events), cost_per_event: r.cost_per_event, baseline_cost_per_event: r.baseline_cost_per_event };
+    if (base > 0n && cost * 1000n >= base * threshold) out.push({ ...common, kind: 'spend', ratio: ratioOf(r.cost_usd, r.baseline_cost_usd) });
+    else if (q.dimension === 'feature' && r.cost_per_event && r.baseline_cost_per_event && toUnits(r.baseline_cost_per_event) > 0n
+      && toUnits(r.cost_per_event) * 1000n >= toUnits(r.baseline_cost_per_event) * threshold) {
+      out.push({ ...common, kind: 'cost_per_event', ratio: ratioOf(r.cost_per_event, r.baseline_cost_per_event) });
+    }
+  }
+  return out;
+}
+
+export async function topSpenders(client: ClickHouseClient, q: { dimension: AnomalyDimension; to: number; windowMs: number; limit: number; scope?: string[] }) {
+  return (await client.query({
+    query: fillSlots(sql('anomalies/top-spenders'), { column: anomalyDimensions[q.dimension] }),
+    query_params: { from: toClickHouseMs(q.to - q.windowMs), to: toClickHouseMs(q.to), limit: q.limit, scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
+    format: 'JSONEachRow',
+  })).json<{ value: string; cost_usd: string; events: number }>();
+}

@@ -1,0 +1,163 @@
+// Guardrail routes: budgets (CRUD, status, the pre-flight check), webhooks and their deliveries,
+// anomalies and the top-spenders digest.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders, type AnomalyDimension } from '../anomalies/detect.js';
+import { ApiError } from '../errors.js';
+import { toUnits } from '../pricing/decimal.js';
+import { scopeDimensions, type BudgetInput } from './service.js';
+import { budgetStatus } from './status.js';
+import { budgetWindows } from './windows.js';
+
+const value = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed');
+const budgetBody = z.strictObject({
+  name: value,
+  scope: z.strictObject(Object.fromEntries(Object.keys(scopeDimensions).map((d) => [d, value.optional()])) as Record<keyof typeof scopeDimensions, z.ZodOptional<typeof value>>)
+    .refine((s) => Object.keys(s).length > 0, 'name at least one dimension'),
+  window: z.enum(budgetWindows),
+  amount_usd: z.string().regex(/^\d{1,24}(\.\d{1,12})?$/, 'must be a decimal string such as "5.00"').refine((v) => toUnits(v) > 0n, 'must be more than 0'),
+  thresholds: z.array(z.number().gt(0).max(10)).max(10).default([0.5, 0.8, 1]).refine((t) => new Set(t).size === t.length, 'thresholds must be distinct'),
+  action: z.enum(['alert', 'block']).default('alert'),
+});
+const instant = z.iso.datetime({ offset: true }).optional().describe('evaluate as of this instant (default now)');
+const dimension = z.enum(Object.keys(anomalyDimensions) as [AnomalyDimension, ...AnomalyDimension[]]);
+
+export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { budgets, guard, webhooks } = app;
+  const notFound = (id: string) => new ApiError(404, 'unknown_budget', `no budget ${id}`);
+
+  app.post('/budgets', {
+    config: { roles: [] },
+    schema: { tags: ['budgets'], summary: 'Create a budget (admin)', body: budgetBody },
+  }, async (request, reply) => reply.code(201).send(await budgets.save(request.body as BudgetInput)));
+
+  app.get('/budgets', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'List budgets' } }, async () => ({ budgets: budgets.list() }));
+
+  app.get('/budgets/status', {
+    config: { roles: ['read'] },
+    schema: { tags: ['budgets'], summary: 'Spend, percentage, month-end projection and projected exhaustion day per budget', querystring: z.strictObject({ at: instant }) },
+  }, async (request) => {
+    const at = request.query.at ? Date.parse(request.query.at) : Date.now();
+    return { at: new Date(at).toISOString(), budgets: await Promise.all(budgets.all().map((b) => budgetStatus(budgets, b, at))) };
+  });
+
+  app.post('/budgets/check', {
+    config: { roles: ['ingest', 'read'] },
+    schema: {
+      tags: ['budgets'],
+      summary: 'Pre-flight check before starting work: may it run?',
+      description: 'The flat attributes of the work about to start. A budget applies when every dimension of its scope is present with the same value (run budgets also need run_id). An exhausted block budget denies; alert budgets never deny.',
+      body: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).refine((b) => Object.keys(b).length <= 64, 'at most 64 attributes'),
+    },
+  }, async (request) => {
+    const attrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(request.body)) attrs[k === 'product_line_id' ? 'product_line' : k] = String(v);
+    const estimate = attrs.estimated_cost_usd;
+    if (estimate !== undefined && !/^\d{1,24}(\.\d{1,12})?$/.test(estimate)) {
+      throw new ApiError(400, 'invalid_request', 'estimated_cost_usd: must be a decimal amount', { errors: [{ parameter: 'estimated_cost_usd', message: 'not a decimal' }] });
+    }
+    return budgets.check(attrs, estimate ? toUnits(estimate) : 0n);
+  });
+
+  app.get('/budgets/:id', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'One budget', params: z.object({ id: z.string().max(64) }) } }, async (request) => {
+    const b = budgets.get(request.params.id);
+    if (!b) throw notFound(request.params.id);
+    return b;
+  });
+
+  app.put('/budgets/:id', {
+    config: { roles: [] },
+    schema: { tags: ['budgets'], summary: 'Replace a budget (admin)', params: z.object({ id: z.string().max(64) }), body: budgetBody },
+  }, async (request) => {
+    if (!budgets.get(request.params.id)) throw notFound(request.params.id);
+    return budgets.save(request.body as BudgetInput, request.params.id);
+  });
+
+  app.delete('/budgets/:id', {
+    config: { roles: [] },
+    schema: { tags: ['budgets'], summary: 'Delete a budget (admin)', params: z.object({ id: z.string().max(64) }) },
+  }, async (request, reply) => {
+    const b = budgets.get(request.params.id);
+    if (!b) throw notFound(request.params.id);
+    await budgets.save(b, b.id, true);
+    return reply.code(204).send();
+  });
+
+  app.post('/webhooks', {
+    config: { roles: [] },
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Register a webhook (admin); loopback and private addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true',
+      body: z.strictObject({ url: z.string().min(1).max(2048), secret: z.string().min(16, 'at least 16 characters').max(256) }),
+    },
+  }, async (request, reply) => {
+    const created = await webhooks.create(request.body.url, request.body.secret);
+    if ('problem' in created) throw new ApiError(400, 'webhook_url_forbidden', `url: ${created.problem}`, { errors: [{ parameter: 'url', message: created.problem }] });
+    return reply.code(201).send(created);
+  });
+
+  app.get('/webhooks', { config: { roles: [] }, schema: { tags: ['webhooks'], summary: 'Registered webhooks (secrets are never returned)' } }, async () => ({ webhooks: webhooks.list() }));
+
+  app.delete('/webhooks/:id', { config: { roles: [] }, schema: { tags: ['webhooks'], summary: 'Remove a webhook', params: z.object({ id: z.string().max(64) }) } }, async (request, reply) => {
+    if (!(await webhooks.remove(request.params.id))) throw new ApiError(404, 'unknown_webhook', `no webhook ${request.params.id}`);
+    return reply.code(204).send();
+  });
+
+  app.get('/webhooks/deliveries', {
+    config: { roles: [] },
+    schema: { tags: ['webhooks'], summary: 'Every delivery attempt and its outcome', querystring: z.strictObject({ webhook_id: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }) },
+  }, async (request) => ({
+    deliveries: await (await app.engine.client.query({
+      query: `SELECT d.notification_id AS notification_id, n.type AS type, d.webhook_id AS webhook_id, d.attempt AS attempt, d.outcome AS outcome,
+                     d.http_status AS http_status, d.error AS error, toString(d.attempted_at) AS attempted_at, toString(d.next_attempt_at) AS next_attempt_at
+              FROM webhook_deliveries AS d LEFT JOIN (SELECT id, type FROM notifications FINAL) AS n ON n.id = d.notification_id
+              WHERE ({webhook_id:String} = '' OR d.webhook_id = {webhook_id:String})
+              ORDER BY d.attempted_at DESC, d.attempt DESC LIMIT {limit:UInt32}`,
+      query_params: { webhook_id: request.query.webhook_id ?? '', limit: request.query.limit },
+      format: 'JSONEachRow',
+    })).json(),
+  }));
+
+  app.get('/notifications', { config: { roles: ['read'] }, schema: { tags: ['webhooks'], summary: 'Notifications raised (budget thresholds, exhaustion, anomalies)' } }, async () => ({
+    notifications: (await (await app.engine.client.query({ query: 'SELECT id, type, payload, toString(created_at) AS created_at FROM notifications FINAL ORDER BY created_at DESC LIMIT 1000', format: 'JSONEachRow' })).json<{ payload: string }>())
+      .map((n) => ({ ...n, payload: JSON.parse(n.payload) })),
+  }));
+
+  app.get('/anomalies', {
+    config: { roles: ['read'] },
+    schema: {
+      tags: ['anomalies'],
+      summary: 'Hourly cost per value against its 7-day baseline for the same hour',
+      querystring: z.strictObject({
+        dimension, window: z.string().max(8).default('24h'), at: instant,
+        ratio: z.coerce.number().min(1).max(1000).optional(), min_spend_usd: z.string().regex(/^\d{1,12}(\.\d{1,12})?$/).optional(),
+      }),
+    },
+  }, async (request) => {
+    const q = request.query;
+    const to = q.at ? Date.parse(q.at) : Date.now();
+    const anomalies = await detectAnomalies(app.engine.client, {
+      dimension: q.dimension, to, windowMs: parseWindow(q.window), ratio: q.ratio ?? app.config.ANOMALY_RATIO,
+      minSpend: q.min_spend_usd ?? app.config.ANOMALY_MIN_SPEND_USD, scope: request.principal?.productLines,
+    });
+    return { dimension: q.dimension, window: q.window, at: new Date(to).toISOString(), anomalies };
+  });
+
+  app.get('/reports/top-spenders', {
+    config: { roles: ['read'] },
+    schema: { tags: ['anomalies'], summary: 'Top spenders of a dimension in a window (daily digest)', querystring: z.strictObject({ dimension, window: z.string().max(8).default('24h'), limit: z.coerce.number().int().min(1).max(1000).default(10), at: instant }) },
+  }, async (request) => {
+    const q = request.query;
+    const to = q.at ? Date.parse(q.at) : Date.now();
+    return { dimension: q.dimension, window: q.window, spenders: await topSpenders(app.engine.client, { dimension: q.dimension, to, windowMs: parseWindow(q.window), limit: q.limit, scope: request.principal?.productLines }) };
+  });
+
+  app.post('/guardrails/evaluate', {
+    config: { roles: [] },
+    schema: { tags: ['budgets'], summary: 'Evaluate budgets and anomalies now (admin; also runs on an interval)', body: z.strictObject({ anomalies: z.boolean().default(true), at: instant }).optional() },
+  }, async (request) => {
+    await budgets.sync();
+    await guard.evaluate({ anomalies: request.body?.anomalies ?? true, at: request.body?.at ? Date.parse(request.body.at) : undefined });
+    return { evaluated: true };
+  });
+};

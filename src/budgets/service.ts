@@ -1,0 +1,175 @@
+// Budgets and their spend. Spend per budget window is held in memory so the pre-flight check
+// answers without a query: loaded from ClickHouse at start and every BUDGET_SYNC_MS, and
+// incremented by every insert this process commits.
+import { randomUUID } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { CostEventRow } from '../events/schema.js';
+import { toClickHouseMs } from '../costs/time.js';
+import { fromUnits, toUnits } from '../pricing/decimal.js';
+import { windowBounds, type BudgetWindow } from './windows.js';
+
+export const scopeDimensions = {
+  product_line: 'product_line_id', environment: 'environment', customer: 'customer_id', user: 'user_id', feature: 'feature',
+  agent: 'agent_id', agent_version: 'agent_version', model: 'model', tool: 'tool', segment: 'segment',
+} as const;
+export type ScopeDimension = keyof typeof scopeDimensions;
+
+export type BudgetInput = { name: string; scope: Partial<Record<ScopeDimension, string>>; window: BudgetWindow; amount_usd: string; thresholds: number[]; action: 'alert' | 'block' };
+export type Budget = BudgetInput & { id: string; updated_at?: string };
+type Spend = { windowStart: number; units: bigint; runs: Map<string, bigint> };
+
+export function matches(scope: Budget['scope'], get: (column: string) => string | undefined): boolean {
+  for (const [dim, value] of Object.entries(scope)) if (get(scopeDimensions[dim as ScopeDimension]) !== value) return false;
+  return true;
+}
+
+/** SQL condition for a scope, from fixed fragments; values are bound parameters. */
+export function scopeFilter(scope: Budget['scope']) {
+  const params: Record<string, string> = {};
+  const parts = Object.entries(scope).map(([dim, value]) => {
+    params[`s_${dim}`] = value!;
+    return `AND ${scopeDimensions[dim as ScopeDimension]} = {s_${dim}:String}`;
+  });
+  return { sql: parts.join(' '), params };
+}
+
+export class Budgets {
+  #budgets = new Map<string, Budget & { amount: bigint }>();
+  #spend = new Map<string, Spend>();
+  constructor(private readonly client: ClickHouseClient, private readonly now: () => number = Date.now) {}
+
+  list(): Budget[] {
+    return [...this.#budgets.values()].map(({ amount: _a, ...b }) => b);
+  }
+
+  get(id: string): Budget | undefined {
+    const b = this.#budgets.get(id);
+    if (!b) return undefined;
+    const { amount: _a, ...rest } = b;
+    return rest;
+  }
+
+  async load(): Promise<void> {
+    const rows = await (await this.client.query({
+      query: "SELECT id, name, scope, budget_window AS window, toString(amount_usd) AS amount_usd, thresholds, action, toString(updated_at) AS updated_at FROM budgets FINAL WHERE deleted = 0 ORDER BY id SETTINGS prefer_column_name_to_alias = 1",
+      format: 'JSONEachRow',
+    })).json<Budget>();
+    this.#budgets = new Map(rows.map((b) => [b.id, { ...b, amount: toUnits(b.amount_usd) }]));
+    await this.sync();
+  }
+
+  async save(input: BudgetInput, id: string = randomUUID(), deleted = false): Promise<Budget> {
+    const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: input.amount_usd, thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseMs(Date.now()) };
+    await this.client.insert({ table: 'budgets', values: [row], format: 'JSONEachRow' });
+    if (deleted) {
+      this.#budgets.delete(id);
+      this.#spend.delete(id);
+    } else {
+      this.#budgets.set(id, { ...input, id, amount: toUnits(input.amount_usd) });
+      await this.syncOne(this.#budgets.get(id)!);
+    }
+    return { ...input, id };
+  }
+
+  /** Spend of one budget in [from, to), from ClickHouse; per run for run budgets. */
+  async spendFromDb(b: Budget, from: number, to: number): Promise<{ total: bigint; runs: Map<string, bigint> }> {
+    const f = scopeFilter(b.scope);
+    const byRun = b.window === 'run';
+    const rows = await (await this.client.query({
+      query: `SELECT ${byRun ? 'run_id' : "''"} AS run, toString(sum(cost_usd)) AS spent FROM cost_events
+              WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} ${f.sql}
+              ${byRun ? "AND run_id != '' GROUP BY run_id" : ''}`,
+      query_params: { from: toClickHouseMs(from), to: toClickHouseMs(to), ...f.params },
+      format: 'JSONEachRow',
+    })).json<{ run: string; spent: string }>();
+    const runs = new Map(rows.filter((r) => r.run).map((r) => [r.run, toUnits(r.spent)]));
+    return { total: rows.reduce((acc, r) => acc + toUnits(r.spent), 0n), runs };
+  }
+
+  #bounds(b: Budget, at: number) {
+    // A run budget follows runs of the last day; each run is capped separately.
+    return b.window === 'run' ? { start: at - 86_400_000, end: at + 1 } : windowBounds(b.window, at);
+  }
+
+  async syncOne(b: Budget): Promise<void> {
+    const at = this.now();
+    const { start, end } = this.#bounds(b, at);
+    const spent = await this.spendFromDb(b, start, b.window === 'run' ? end + 86_400_000 : end);
+    this.#spend.set(b.id, { windowStart: b.window === 'run' ? 0 : start, units: spent.total, runs: spent.runs });
+  }
+
+  async sync(): Promise<void> {
+    for (const b of this.#budgets.values()) await this.syncOne(b);
+  }
+
+  /** Count committed rows into the windows they fall in; true when a block budget was touched. */
+  onRows(rows: CostEventRow[]): boolean {
+    let touchedBlock = false;
+    const at = this.now();
+    for (const b of this.#budgets.values()) {
+      let spend = this.#spend.get(b.id);
+      const bounds = this.#bounds(b, at);
+      if (b.window !== 'run' && (!spend || spend.windowStart !== bounds.start)) {
+        spend = { windowStart: bounds.start, units: 0n, runs: new Map() };
+        this.#spend.set(b.id, spend);
+      }
+      for (const row of rows) {
+        const ts = Date.parse(`${row.timestamp.replace(' ', 'T')}Z`);
+        if (ts < bounds.start || ts >= bounds.end + (b.window === 'run' ? 86_400_000 : 0)) continue;
+        if (!matches(b.scope, (column) => String((row as Record<string, unknown>)[column] ?? ''))) continue;
+        const cost = toUnits(String(row.cost_usd));
+        if (b.window === 'run') {
+          if (!row.run_id) continue;
+          spend!.runs.set(row.run_id, (spend!.runs.get(row.run_id) ?? 0n) + cost);
+        } else spend!.units += cost;
+        if (b.action === 'block') touchedBlock = true;
+      }
+    }
+    return touchedBlock;
+  }
+
+  /** Current spend of a budget (a run's spend for run budgets). */
+  spent(b: Budget, runId?: string): bigint {
+    const spend = this.#spend.get(b.id);
+    if (!spend) return 0n;
+    if (b.window === 'run') return runId ? spend.runs.get(runId) ?? 0n : 0n;
+    return spend.windowStart === this.#bounds(b, this.now()).start ? spend.units : 0n;
+  }
+
+  runSpends(b: Budget): Map<string, bigint> {
+    return this.#spend.get(b.id)?.runs ?? new Map();
+  }
+
+  /**
+   * The pre-flight check: the budgets whose every scoped dimension is present in the attributes
+   * with the same value (run budgets also need run_id). An exhausted block budget denies.
+   */
+  check(attrs: Record<string, string>, estimate = 0n) {
+    const applicable: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean }[] = [];
+    let deniedBy: string | undefined;
+    for (const b of this.#budgets.values()) {
+      if (b.window === 'run' && !attrs.run_id) continue;
+      let ok = true;
+      for (const [dim, value] of Object.entries(b.scope)) {
+        if (attrs[dim] !== value) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+      const spent = this.spent(b, attrs.run_id);
+      const exhausted = spent >= b.amount || (estimate > 0n && spent + estimate > b.amount);
+      applicable.push({ id: b.id, name: b.name, action: b.action, window: b.window, spent: fromUnits(spent), limit: fromUnits(b.amount), remaining: fromUnits(b.amount > spent ? b.amount - spent : 0n), exhausted });
+      if (exhausted && b.action === 'block' && !deniedBy) deniedBy = b.name;
+    }
+    return {
+      allow: !deniedBy,
+      budgets: applicable,
+      reason: deniedBy ? `budget "${deniedBy}" is exhausted` : applicable.length ? 'within budget' : 'no budget applies',
+    };
+  }
+
+  all(): (Budget & { amount: bigint })[] {
+    return [...this.#budgets.values()];
+  }
+}
