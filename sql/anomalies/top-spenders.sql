@@ -6,4 +6,4 @@ WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3,
 GROUP BY value
 ORDER BY sum(cost_usd) DESC, value
 LIMIT {limit:UInt32}
-SETTINGS log_comment = 'anomalies.top-spenders'
+SETTINGS prefer_column_name_to_alias = 1, log_comment = 'anomalies.top-spenders'
