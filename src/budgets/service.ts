@@ -33,19 +33,23 @@ export function scopeFilter(scope: Budget['scope']) {
   return { sql: parts.join(' '), params };
 }
 
+type Loaded = Budget & { amount: bigint; amount_usd_normalized: string; entries: [string, string][] };
+const prepare = (b: Budget): Loaded => ({ ...b, amount: toUnits(b.amount_usd), amount_usd_normalized: fromUnits(toUnits(b.amount_usd)), entries: Object.entries(b.scope) as [string, string][] });
+
 export class Budgets {
-  #budgets = new Map<string, Budget & { amount: bigint }>();
+  #budgets = new Map<string, Loaded>();
+  #byProductLine = new Map<string, Loaded[]>();
   #spend = new Map<string, Spend>();
   constructor(private readonly client: ClickHouseClient, private readonly now: () => number = Date.now) {}
 
   list(): Budget[] {
-    return [...this.#budgets.values()].map(({ amount: _a, ...b }) => b);
+    return [...this.#budgets.values()].map(({ amount: _a, amount_usd_normalized: _n, entries: _e, ...b }) => b);
   }
 
   get(id: string): Budget | undefined {
     const b = this.#budgets.get(id);
     if (!b) return undefined;
-    const { amount: _a, ...rest } = b;
+    const { amount: _a, amount_usd_normalized: _n, entries: _e, ...rest } = b;
     return rest;
   }
 
@@ -54,7 +58,8 @@ export class Budgets {
       query: "SELECT id, name, scope, budget_window AS window, toString(amount_usd) AS amount_usd, thresholds, action, toString(updated_at) AS updated_at FROM budgets FINAL WHERE deleted = 0 ORDER BY id SETTINGS prefer_column_name_to_alias = 1",
       format: 'JSONEachRow',
     })).json<Budget>();
-    this.#budgets = new Map(rows.map((b) => [b.id, { ...b, amount: toUnits(b.amount_usd) }]));
+    this.#budgets = new Map(rows.map((b) => [b.id, prepare(b)]));
+    this.#index();
     await this.sync();
   }
 
@@ -65,10 +70,19 @@ export class Budgets {
       this.#budgets.delete(id);
       this.#spend.delete(id);
     } else {
-      this.#budgets.set(id, { ...input, id, amount: toUnits(input.amount_usd) });
+      this.#budgets.set(id, prepare({ ...input, id }));
       await this.syncOne(this.#budgets.get(id)!);
     }
+    this.#index();
     return { ...input, id };
+  }
+
+  #index(): void {
+    this.#byProductLine = new Map();
+    for (const b of this.#budgets.values()) {
+      const key = b.scope.product_line ?? '*';
+      this.#byProductLine.set(key, [...(this.#byProductLine.get(key) ?? []), b]);
+    }
   }
 
   /** Spend of one budget in [from, to), from ClickHouse; per run for run budgets. */
@@ -147,19 +161,30 @@ export class Budgets {
   check(attrs: Record<string, string>, estimate = 0n) {
     const applicable: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean }[] = [];
     let deniedBy: string | undefined;
-    for (const b of this.#budgets.values()) {
+    const at = this.now();
+    const starts = new Map<string, number>();
+    // Only budgets on this product line, or on none, can apply: the index keeps the scan short.
+    const candidates = [...(this.#byProductLine.get(attrs.product_line ?? '') ?? []), ...(this.#byProductLine.get('*') ?? [])];
+    for (const b of candidates) {
       if (b.window === 'run' && !attrs.run_id) continue;
       let ok = true;
-      for (const [dim, value] of Object.entries(b.scope)) {
+      for (const [dim, value] of b.entries) {
         if (attrs[dim] !== value) {
           ok = false;
           break;
         }
       }
       if (!ok) continue;
-      const spent = this.spent(b, attrs.run_id);
+      let spent: bigint;
+      if (b.window === 'run') spent = this.#spend.get(b.id)?.runs.get(attrs.run_id!) ?? 0n;
+      else {
+        let start = starts.get(b.window);
+        if (start === undefined) starts.set(b.window, (start = windowBounds(b.window, at).start));
+        const spend = this.#spend.get(b.id);
+        spent = spend && spend.windowStart === start ? spend.units : 0n;
+      }
       const exhausted = spent >= b.amount || (estimate > 0n && spent + estimate > b.amount);
-      applicable.push({ id: b.id, name: b.name, action: b.action, window: b.window, spent: fromUnits(spent), limit: fromUnits(b.amount), remaining: fromUnits(b.amount > spent ? b.amount - spent : 0n), exhausted });
+      applicable.push({ id: b.id, name: b.name, action: b.action, window: b.window, spent: fromUnits(spent), limit: b.amount_usd_normalized, remaining: fromUnits(b.amount > spent ? b.amount - spent : 0n), exhausted });
       if (exhausted && b.action === 'block' && !deniedBy) deniedBy = b.name;
     }
     return {
