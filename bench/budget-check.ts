@@ -1,13 +1,12 @@
 // `npm run bench:check`: the pre-flight check with 1,000 budgets on mixed scopes, over HTTP with
 // autocannon in its own process (so the load generator does not share the server's event loop),
 // and the check function alone. Target: p99 < 10 ms over HTTP.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
-import { projectPath } from '../src/sql.js';
+import { autocannon, type LoadResult } from './autocannon.js';
 
 const BUDGETS = Number(process.env.BENCH_BUDGETS ?? 1000);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -34,28 +33,14 @@ const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
 // One representative check: a scope that several budgets of one product line match.
 const body = JSON.stringify({ product_line: 'pl-1', segment: 'mid-market', agent_version: 'v1', run_id: 'run-1' });
-function autocannon(connections: number): Promise<{ p50: number; p90: number; p99: number; max: number; rps: number }> {
-  const args = [projectPath('node_modules/autocannon/autocannon.js'), '-c', String(connections), '-d', String(DURATION), '-m', 'POST', '-j',
-    '-H', 'content-type=application/json', '-H', 'authorization=Bearer bench-ingest', '-b', body, `${address}/api/v1/budgets/check`];
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.stdout.on('data', (c) => (out += c));
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as { latency: { p50: number; p90: number; p99: number; max: number }; requests: { average: number }; non2xx: number };
-        if (r.non2xx > 0) throw new Error(`${r.non2xx} non-2xx responses`);
-        resolve({ ...r.latency, rps: r.requests.average });
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
 const sample = (await (await fetch(`${address}/api/v1/budgets/check`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-ingest' }, body })).json()) as { budgets: unknown[] };
 log(`the sample check matches ${sample.budgets.length} budgets`);
-const results: [number, Awaited<ReturnType<typeof autocannon>>][] = [];
-for (const c of [1, 4, 16]) results.push([c, await autocannon(c)]);
+const results: [number, LoadResult][] = [];
+for (const connections of [1, 4, 16]) {
+  results.push([connections, await autocannon(`${address}/api/v1/budgets/check`, {
+    connections, seconds: DURATION, method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer bench-ingest' },
+  })]);
+}
 
 const inProcess: number[] = [];
 for (let i = 0; i < 20_000; i++) {
@@ -70,7 +55,7 @@ console.log(`
 ${BUDGETS} budgets; POST /api/v1/budgets/check over HTTP, autocannon ${DURATION} s per row (ms):
 | connections | p50 | p90 | p99 | max | checks/s |
 |---:|---:|---:|---:|---:|---:|
-${results.map(([c, r]) => `| ${c} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${Math.round(r.rps)} |`).join('\n')}
+${results.map(([c, r]) => `| ${c} | ${r.latency.p50} | ${r.latency.p90} | ${r.latency.p99} | ${r.latency.max} | ${Math.round(r.rps)} |`).join('\n')}
 
 the check itself, in process: p50 ${(inProcess[10_000]! * 1000).toFixed(0)} µs, p99 ${(inProcess[19_800]! * 1000).toFixed(0)} µs (target: p99 < 10 ms over HTTP)
 `);

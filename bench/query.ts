@@ -2,7 +2,6 @@
 // (a) the API uncached vs the same SQL run directly, for 5 representative queries (p50/p95);
 // (b) cached throughput (autocannon) vs a Fastify hello-world route in the same process;
 // (c) the raw-table path vs the hourly-rollup path for the queries the rollup can answer.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,8 @@ import { configWith } from '../src/config.js';
 import { scopedQuery } from '../src/costs/service.js';
 import { parseFilters, parseGroupBy, parseSort, parseWindow } from '../src/costs/params.js';
 import { buildCostQuery, canUseRollup, type CostQuery, type Source } from '../src/costs/query.js';
-import { projectPath, sql } from '../src/sql.js';
+import { sql } from '../src/sql.js';
+import { autocannon } from './autocannon.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -37,24 +37,6 @@ async function time(fn: () => Promise<unknown>, runs = RUNS): Promise<{ p50: num
     ms.push(performance.now() - t0);
   }
   return { p50: pct(ms, 50), p95: pct(ms, 95) };
-}
-
-function autocannon(url: string, headers: Record<string, string>): Promise<number> {
-  const args = [projectPath('node_modules/autocannon/autocannon.js'), '-c', '20', '-d', String(DURATION), '-j', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.stdout.on('data', (c) => (out += c));
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as { requests: { average: number }; non2xx: number };
-        if (r.non2xx > 0) reject(new Error(`${url}: ${r.non2xx} non-2xx responses`));
-        resolve(r.requests.average);
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-ledger-bench-query-'));
@@ -119,8 +101,8 @@ hello.get('/hello', async () => ({ hello: 'world' }));
 const helloAddress = await hello.listen({ port: 0, host: '127.0.0.1' });
 const cachedUrl = `${cachedAddress}/api/v1/agent-costs?${queries[1]![1]}`;
 await fetch(cachedUrl, { headers: auth });
-const cachedRps = await autocannon(cachedUrl, auth);
-const helloRps = await autocannon(`${helloAddress}/hello`, {});
+const cachedRps = (await autocannon(cachedUrl, { connections: 20, seconds: DURATION, headers: auth })).rps;
+const helloRps = (await autocannon(`${helloAddress}/hello`, { connections: 20, seconds: DURATION })).rps;
 await hello.close();
 await cached.close();
 rmSync(dir, { recursive: true, force: true });
