@@ -62,6 +62,14 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  /** Run `task` every `ms` (0 = never); the timer never holds the process open and stops on close. */
+  const every = (ms: number, what: string, task: () => Promise<unknown>) => {
+    if (ms <= 0) return;
+    const timer = setInterval(() => void task().catch((err) => app.log.warn({ err }, `${what} failed`)), ms);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  };
+
   const engine = opts.engine ?? (await createEngine(config));
   app.decorate('engine', engine);
   app.decorate('config', config);
@@ -74,15 +82,13 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   const pricing = new Pricing(engine.client);
   const taxonomy = new Taxonomy(engine.client, config.TAXONOMY_MODE);
   await Promise.all([pricing.reload(), taxonomy.reload()]);
-  const refresh = setInterval(() => void Promise.all([pricing.reload(), taxonomy.reload()]).catch((err) => app.log.warn({ err }, 'price book refresh failed')), config.PRICE_BOOK_REFRESH_MS || 2 ** 31 - 1);
-  refresh.unref();
+  every(config.PRICE_BOOK_REFRESH_MS, 'price book and taxonomy refresh', () => Promise.all([pricing.reload(), taxonomy.reload()]));
   app.decorate('pricing', pricing);
   app.decorate('taxonomy', taxonomy);
   app.decorate('ingestor', new EventIngestor(engine.client, {
     admit: (e) => (taxonomy.admits(e.product_line_id!) ? undefined : { reason: 'unknown_product_line', message: `product_line_id: ${e.product_line_id} is not registered (taxonomy mode governed); register it, then replay` }),
     price: (row) => Object.assign(row, pricing.book.price(row)),
   }));
-  app.addHook('onClose', async () => clearInterval(refresh));
 
   const budgets = new Budgets(engine.client);
   const webhooks = new Webhooks(engine.client, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, retryBaseMs: config.WEBHOOK_RETRY_BASE_MS }, app.log);
@@ -94,15 +100,9 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.ingestor.onCommitted((c) => {
     if (budgets.onRows(c.rows)) guard.soon();
   });
-  const timers = [
-    setInterval(() => void budgets.sync().catch((err) => app.log.warn({ err }, 'budget sync failed')), config.BUDGET_SYNC_MS || 2 ** 31 - 1),
-    setInterval(() => void guard.evaluate({ anomalies: true }).catch(() => undefined), config.BUDGET_EVAL_INTERVAL_MS || 2 ** 31 - 1),
-  ];
-  for (const timer of timers) timer.unref();
-  app.addHook('onClose', async () => {
-    for (const timer of timers) clearInterval(timer);
-    webhooks.close();
-  });
+  every(config.BUDGET_SYNC_MS, 'budget sync', () => budgets.sync());
+  every(config.BUDGET_EVAL_INTERVAL_MS, 'guardrail evaluation', () => guard.evaluate({ anomalies: true }));
+  app.addHook('onClose', async () => webhooks.close());
   if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
   if (keys.length === 0) {
     app.log.warn('NO API KEYS CONFIGURED: every request on loopback is treated as admin. Set API_KEYS before exposing this service.');

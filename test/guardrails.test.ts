@@ -8,7 +8,7 @@ import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
 import { buildTestApp, makeEvent, post, rows, type TestApp } from './helper.js';
 
-const KEYS = 'admin:adm,read:rd,ingest:ing';
+const KEYS = 'admin:adm,read:rd,ingest:ing,read:scopedrd:runs';
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
 let t: TestApp;
 beforeAll(async () => {
@@ -86,6 +86,18 @@ describe('budgets and the pre-flight check', () => {
     expect(await check({ product_line: 'runs', run_id: 'run-A' })).toMatchObject({ allow: false, budgets: [{ window: 'run', spent: '2' }] });
     expect(await check({ product_line: 'runs', run_id: 'run-B' })).toMatchObject({ allow: true, budgets: [{ spent: '0.5', remaining: '1.5' }] });
     expect(await check({ product_line: 'runs' })).toMatchObject({ allow: true, budgets: [] });
+  });
+
+  it('shows a scoped key only the budgets of its product lines', async () => {
+    const listed = (await t.app.inject({ url: '/api/v1/budgets', headers: as('scopedrd') })).json().budgets;
+    expect(listed.map((b: { name: string }) => b.name)).toEqual(['per-run']);
+    const other = (await t.app.inject({ url: '/api/v1/budgets', headers: as('rd') })).json().budgets.find((b: { name: string }) => b.name === 'ent-v3-gpt5');
+    expect((await t.app.inject({ url: `/api/v1/budgets/${other.id}`, headers: as('scopedrd') })).statusCode).toBe(404);
+    expect(await check({ product_line: 'support', segment: 'enterprise', agent_version: 'v3', model: 'gpt-5' }, 'scopedrd')).toEqual({ allow: true, budgets: [], reason: 'no budget applies' });
+    expect(await check({ product_line: 'runs', run_id: 'run-A' }, 'scopedrd')).toMatchObject({ allow: false, budgets: [{ name: 'per-run' }] });
+    const status = (await t.app.inject({ url: '/api/v1/budgets/status', headers: as('scopedrd') })).json().budgets;
+    expect(status.map((b: { name: string }) => b.name)).toEqual(['per-run']);
+    expect((await t.app.inject({ url: '/api/v1/notifications', headers: as('scopedrd') })).json()).toMatchObject({ status: 403, reason: 'forbidden_scope' });
   });
 
   it('projects month-end spend from the burn rate and flags budgets on pace to exceed', async () => {

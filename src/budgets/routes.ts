@@ -5,7 +5,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders, type AnomalyDimension } from '../anomalies/detect.js';
 import { ApiError } from '../errors.js';
 import { toUnits } from '../pricing/decimal.js';
-import { scopeDimensions, type BudgetInput } from './service.js';
+import type { Principal } from '../auth.js';
+import { scopeDimensions, type Budget, type BudgetInput } from './service.js';
 import { budgetStatus } from './status.js';
 import { budgetWindows } from './windows.js';
 
@@ -25,20 +26,28 @@ const dimension = z.enum(Object.keys(anomalyDimensions) as [AnomalyDimension, ..
 export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   const { budgets, guard, webhooks } = app;
   const notFound = (id: string) => new ApiError(404, 'unknown_budget', `no budget ${id}`);
+  // A key scoped to product lines sees only budgets on those product lines.
+  const visible = (principal: Principal | undefined, b: Budget) => !principal?.productLines || (b.scope.product_line !== undefined && principal.productLines.includes(b.scope.product_line));
+  const unscopedOnly = (principal: Principal | undefined) => {
+    if (principal?.productLines) throw new ApiError(403, 'forbidden_scope', 'this route covers every product line; a scoped key cannot read it');
+  };
 
   app.post('/budgets', {
     config: { roles: [] },
     schema: { tags: ['budgets'], summary: 'Create a budget (admin)', body: budgetBody },
   }, async (request, reply) => reply.code(201).send(await budgets.save(request.body as BudgetInput)));
 
-  app.get('/budgets', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'List budgets' } }, async () => ({ budgets: budgets.list() }));
+  app.get('/budgets', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'List budgets' } }, async (request) => ({
+    budgets: budgets.list().filter((b) => visible(request.principal, b)),
+  }));
 
   app.get('/budgets/status', {
     config: { roles: ['read'] },
     schema: { tags: ['budgets'], summary: 'Spend, percentage, month-end projection and projected exhaustion day per budget', querystring: z.strictObject({ at: instant }) },
   }, async (request) => {
     const at = request.query.at ? Date.parse(request.query.at) : Date.now();
-    return { at: new Date(at).toISOString(), budgets: await Promise.all(budgets.all().map((b) => budgetStatus(budgets, b, at))) };
+    const shown = budgets.all().filter((b) => visible(request.principal, b));
+    return { at: new Date(at).toISOString(), budgets: await Promise.all(shown.map((b) => budgetStatus(budgets, b, at))) };
   });
 
   app.post('/budgets/check', {
@@ -56,12 +65,18 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     if (estimate !== undefined && !/^\d{1,24}(\.\d{1,12})?$/.test(estimate)) {
       throw new ApiError(400, 'invalid_request', 'estimated_cost_usd: must be a decimal amount', { errors: [{ parameter: 'estimated_cost_usd', message: 'not a decimal' }] });
     }
-    return budgets.check(attrs, estimate ? toUnits(estimate) : 0n);
+    const result = budgets.check(attrs, estimate ? toUnits(estimate) : 0n);
+    const scope = request.principal?.productLines;
+    if (!scope) return result;
+    // A scoped key learns nothing about other product lines' budgets.
+    const own = result.budgets.filter((b) => visible(request.principal, budgets.get(b.id)!));
+    const denied = own.find((b) => b.exhausted && b.action === 'block');
+    return { allow: !denied, budgets: own, reason: denied ? `budget "${denied.name}" is exhausted` : own.length ? 'within budget' : 'no budget applies' };
   });
 
   app.get('/budgets/:id', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'One budget', params: z.object({ id: z.string().max(64) }) } }, async (request) => {
     const b = budgets.get(request.params.id);
-    if (!b) throw notFound(request.params.id);
+    if (!b || !visible(request.principal, b)) throw notFound(request.params.id);
     return b;
   });
 
@@ -118,7 +133,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     })).json(),
   }));
 
-  app.get('/notifications', { config: { roles: ['read'] }, schema: { tags: ['webhooks'], summary: 'Notifications raised (budget thresholds, exhaustion, anomalies)' } }, async () => ({
+  app.get('/notifications', { config: { roles: ['read'] }, schema: { tags: ['webhooks'], summary: 'Notifications raised (budget thresholds, exhaustion, anomalies)' }, preHandler: async (request) => unscopedOnly(request.principal) }, async () => ({
     notifications: (await (await app.engine.client.query({ query: 'SELECT id, type, payload, toString(created_at) AS created_at FROM notifications FINAL ORDER BY created_at DESC LIMIT 1000', format: 'JSONEachRow' })).json<{ payload: string }>())
       .map((n) => ({ ...n, payload: JSON.parse(n.payload) })),
   }));

@@ -18,11 +18,6 @@ export type BudgetInput = { name: string; scope: Partial<Record<ScopeDimension, 
 export type Budget = BudgetInput & { id: string; updated_at?: string };
 type Spend = { windowStart: number; units: bigint; runs: Map<string, bigint> };
 
-export function matches(scope: Budget['scope'], get: (column: string) => string | undefined): boolean {
-  for (const [dim, value] of Object.entries(scope)) if (get(scopeDimensions[dim as ScopeDimension]) !== value) return false;
-  return true;
-}
-
 /** SQL condition for a scope, from fixed fragments; values are bound parameters. */
 export function scopeFilter(scope: Budget['scope']) {
   const params: Record<string, string> = {};
@@ -116,26 +111,45 @@ export class Budgets {
     for (const b of this.#budgets.values()) await this.syncOne(b);
   }
 
-  /** Count committed rows into the windows they fall in; true when a block budget was touched. */
+  /**
+   * Count committed rows into the windows they fall in; true when a block budget was touched.
+   * On the ingest path: only the budgets of each row's product line (or of none) are looked at.
+   */
   onRows(rows: CostEventRow[]): boolean {
+    if (this.#budgets.size === 0) return false;
     let touchedBlock = false;
     const at = this.now();
-    for (const b of this.#budgets.values()) {
-      let spend = this.#spend.get(b.id);
-      const bounds = this.#bounds(b, at);
-      if (b.window !== 'run' && (!spend || spend.windowStart !== bounds.start)) {
-        spend = { windowStart: bounds.start, units: 0n, runs: new Map() };
-        this.#spend.set(b.id, spend);
+    const bounds = new Map<string, { start: number; end: number }>();
+    const boundsOf = (b: Loaded) => {
+      let w = bounds.get(b.window);
+      if (!w) {
+        const x = this.#bounds(b, at);
+        // Run budgets follow runs of the last day and any event stamped up to a day ahead.
+        w = b.window === 'run' ? { start: x.start, end: x.end + 86_400_000 } : x;
+        bounds.set(b.window, w);
       }
-      for (const row of rows) {
-        const ts = Date.parse(`${row.timestamp.replace(' ', 'T')}Z`);
-        if (ts < bounds.start || ts >= bounds.end + (b.window === 'run' ? 86_400_000 : 0)) continue;
-        if (!matches(b.scope, (column) => String((row as Record<string, unknown>)[column] ?? ''))) continue;
-        const cost = toUnits(String(row.cost_usd));
+      return w;
+    };
+    const unscoped = this.#byProductLine.get('*') ?? [];
+    for (const row of rows) {
+      const own = this.#byProductLine.get(row.product_line_id);
+      if (!own && unscoped.length === 0) continue;
+      const ts = Date.parse(`${row.timestamp.replace(' ', 'T')}Z`);
+      const cost = toUnits(String(row.cost_usd));
+      const fields = row as unknown as Record<string, unknown>;
+      for (const b of own ? [...own, ...unscoped] : unscoped) {
+        const w = boundsOf(b);
+        if (ts < w.start || ts >= w.end) continue;
+        if (!b.entries.every(([dim, value]) => String(fields[scopeDimensions[dim as ScopeDimension]] ?? '') === value)) continue;
+        let spend = this.#spend.get(b.id);
+        if (!spend || (b.window !== 'run' && spend.windowStart !== w.start)) {
+          spend = { windowStart: b.window === 'run' ? 0 : w.start, units: 0n, runs: spend?.runs ?? new Map() };
+          this.#spend.set(b.id, spend);
+        }
         if (b.window === 'run') {
           if (!row.run_id) continue;
-          spend!.runs.set(row.run_id, (spend!.runs.get(row.run_id) ?? 0n) + cost);
-        } else spend!.units += cost;
+          spend.runs.set(row.run_id, (spend.runs.get(row.run_id) ?? 0n) + cost);
+        } else spend.units += cost;
         if (b.action === 'block') touchedBlock = true;
       }
     }
