@@ -73,6 +73,12 @@ describe('governed mode and replay', () => {
     expect(await ledger('newline')).toEqual({ n: 2, ids: 2 });
     const cost = await one<{ c: string }>(t.app, "SELECT toString(sum(cost_usd)) AS c FROM cost_events WHERE product_line_id = 'newline'");
     expect(cost.c).toBe('5');
+    const listed = (await governed.inject({ url: '/api/v1/quarantine?reason=unknown_product_line', headers: as('adm') })).json().items;
+    // Two replays ran at once: each record's latest outcome is final (accepted, or duplicate when
+    // the other replay had already put its event in the ledger).
+    const outcomes = listed.filter((i: { product_line_id: string }) => i.product_line_id === 'newline').map((i: { replay_outcome: string }) => i.replay_outcome);
+    expect(outcomes).toHaveLength(2);
+    for (const o of outcomes) expect(['accepted', 'duplicate']).toContain(o);
     const again = await governed.inject({ method: 'POST', url: '/api/v1/quarantine/replay', payload: { reason: 'unknown_product_line' }, headers: as('adm') });
     expect(again.json()).toMatchObject({ examined: 0, accepted: 0 });
     expect(await ledger('newline')).toEqual({ n: 2, ids: 2 });

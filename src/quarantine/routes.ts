@@ -14,6 +14,7 @@ const recordSchema = z.object({
   reason: z.string(),
   errors: z.array(z.string()),
   payload: z.string().describe('the item as sent, with unknown fields and email-like strings removed'),
+  replay_outcome: z.string().describe('outcome of the latest replay: accepted, duplicate, still_quarantined, rejected; empty when never replayed'),
 });
 const cursorSchema = z.object({ t: z.string(), q: z.string() });
 
