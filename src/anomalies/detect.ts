@@ -2,10 +2,10 @@
 // day; flagged at ≥ ratio × baseline and ≥ a minimum spend. For features, also the cost per event,
 // so a feature that got dearer per task is caught even when traffic falls.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { toClickHouseMs } from '../costs/time.js';
 import { ApiError } from '../errors.js';
 import { toUnits } from '../pricing/decimal.js';
 import { fillSlots, sql } from '../sql.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const anomalyDimensions = { user: 'user_id', feature: 'feature', customer: 'customer_id', agent: 'agent_id', model: 'model' } as const;
 export type AnomalyDimension = keyof typeof anomalyDimensions;
@@ -26,7 +26,7 @@ export async function detectAnomalies(client: ClickHouseClient, q: { dimension: 
   const from = Math.floor((q.to - q.windowMs) / 3_600_000) * 3_600_000;
   const rows = await (await client.query({
     query: fillSlots(sql('anomalies/hourly'), { column: anomalyDimensions[q.dimension] }),
-    query_params: { from: toClickHouseMs(from), to: toClickHouseMs(q.to), base_from: toClickHouseMs(from - 7 * 86_400_000), scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
+    query_params: { from: toClickHouseTime(from), to: toClickHouseTime(q.to), base_from: toClickHouseTime(from - 7 * 86_400_000), scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
     format: 'JSONEachRow',
   })).json<Row>();
   const min = toUnits(q.minSpend);
@@ -49,7 +49,7 @@ export async function detectAnomalies(client: ClickHouseClient, q: { dimension: 
 export async function topSpenders(client: ClickHouseClient, q: { dimension: AnomalyDimension; to: number; windowMs: number; limit: number; scope?: string[] }) {
   return (await client.query({
     query: fillSlots(sql('anomalies/top-spenders'), { column: anomalyDimensions[q.dimension] }),
-    query_params: { from: toClickHouseMs(q.to - q.windowMs), to: toClickHouseMs(q.to), limit: q.limit, scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
+    query_params: { from: toClickHouseTime(q.to - q.windowMs), to: toClickHouseTime(q.to), limit: q.limit, scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
     format: 'JSONEachRow',
   })).json<{ value: string; cost_usd: string; events: number }>();
 }

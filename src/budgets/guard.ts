@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger } from 'fastify';
 import { detectAnomalies, type AnomalyDimension } from '../anomalies/detect.js';
-import { toClickHouseMs } from '../costs/time.js';
 import { fromUnits } from '../pricing/decimal.js';
 import type { Webhooks } from '../webhooks/service.js';
 import type { Budgets } from './service.js';
 import { windowBounds } from './windows.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export type GuardOptions = { anomalyDimensions: AnomalyDimension[]; ratio: number; minSpend: string };
 
@@ -36,7 +36,7 @@ export class Guard {
     this.#fired.add(dedupKey);
     const notification = { id: randomUUID(), dedup_key: dedupKey, type, payload: '' };
     notification.payload = JSON.stringify({ id: notification.id, type, created_at: new Date().toISOString(), data });
-    await this.client.insert({ table: 'notifications', values: [{ ...notification, created_at: toClickHouseMs(Date.now()) }], format: 'JSONEachRow' });
+    await this.client.insert({ table: 'notifications', values: [{ ...notification, created_at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow' });
     this.webhooks.enqueue(notification);
     return true;
   }

@@ -4,13 +4,14 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders, type AnomalyDimension } from '../anomalies/detect.js';
 import { ApiError } from '../errors.js';
+import { text } from '../events/schema.js';
 import { toUnits } from '../pricing/decimal.js';
 import type { Principal } from '../auth.js';
 import { scopeDimensions, type Budget, type BudgetInput } from './service.js';
 import { budgetStatus } from './status.js';
 import { budgetWindows } from './windows.js';
 
-const value = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed');
+const value = text(256).min(1);
 const budgetBody = z.strictObject({
   name: value,
   scope: z.strictObject(Object.fromEntries(Object.keys(scopeDimensions).map((d) => [d, value.optional()])) as Record<keyof typeof scopeDimensions, z.ZodOptional<typeof value>>)
@@ -65,13 +66,9 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     if (estimate !== undefined && !/^\d{1,24}(\.\d{1,12})?$/.test(estimate)) {
       throw new ApiError(400, 'invalid_request', 'estimated_cost_usd: must be a decimal amount', { errors: [{ parameter: 'estimated_cost_usd', message: 'not a decimal' }] });
     }
-    const result = budgets.check(attrs, estimate ? toUnits(estimate) : 0n);
-    const scope = request.principal?.productLines;
-    if (!scope) return result;
     // A scoped key learns nothing about other product lines' budgets.
-    const own = result.budgets.filter((b) => visible(request.principal, budgets.get(b.id)!));
-    const denied = own.find((b) => b.exhausted && b.action === 'block');
-    return { allow: !denied, budgets: own, reason: denied ? `budget "${denied.name}" is exhausted` : own.length ? 'within budget' : 'no budget applies' };
+    const scoped = request.principal?.productLines ? (b: Budget) => visible(request.principal, b) : undefined;
+    return budgets.check(attrs, estimate ? toUnits(estimate) : 0n, scoped);
   });
 
   app.get('/budgets/:id', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'One budget', params: z.object({ id: z.string().max(64) }) } }, async (request) => {

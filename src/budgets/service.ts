@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CostEventRow } from '../events/schema.js';
-import { toClickHouseMs } from '../costs/time.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { windowBounds, type BudgetWindow } from './windows.js';
+import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
 
 export const scopeDimensions = {
   product_line: 'product_line_id', environment: 'environment', customer: 'customer_id', user: 'user_id', feature: 'feature',
@@ -59,7 +59,7 @@ export class Budgets {
   }
 
   async save(input: BudgetInput, id: string = randomUUID(), deleted = false): Promise<Budget> {
-    const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: input.amount_usd, thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseMs(Date.now()) };
+    const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: input.amount_usd, thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(Date.now()) };
     await this.client.insert({ table: 'budgets', values: [row], format: 'JSONEachRow' });
     if (deleted) {
       this.#budgets.delete(id);
@@ -88,7 +88,7 @@ export class Budgets {
       query: `SELECT ${byRun ? 'run_id' : "''"} AS run, toString(sum(cost_usd)) AS spent FROM cost_events
               WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} ${f.sql}
               ${byRun ? "AND run_id != '' GROUP BY run_id" : ''}`,
-      query_params: { from: toClickHouseMs(from), to: toClickHouseMs(to), ...f.params },
+      query_params: { from: toClickHouseTime(from), to: toClickHouseTime(to), ...f.params },
       format: 'JSONEachRow',
     })).json<{ run: string; spent: string }>();
     const runs = new Map(rows.filter((r) => r.run).map((r) => [r.run, toUnits(r.spent)]));
@@ -134,7 +134,7 @@ export class Budgets {
     for (const row of rows) {
       const own = this.#byProductLine.get(row.product_line_id);
       if (!own && unscoped.length === 0) continue;
-      const ts = Date.parse(`${row.timestamp.replace(' ', 'T')}Z`);
+      const ts = fromClickHouseTime(row.timestamp);
       const cost = toUnits(String(row.cost_usd));
       const fields = row as unknown as Record<string, unknown>;
       for (const b of own ? [...own, ...unscoped] : unscoped) {
@@ -171,8 +171,9 @@ export class Budgets {
   /**
    * The pre-flight check: the budgets whose every scoped dimension is present in the attributes
    * with the same value (run budgets also need run_id). An exhausted block budget denies.
+   * `include` narrows the budgets considered (a scoped key sees only its product lines').
    */
-  check(attrs: Record<string, string>, estimate = 0n) {
+  check(attrs: Record<string, string>, estimate = 0n, include?: (b: Budget) => boolean) {
     const applicable: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean }[] = [];
     let deniedBy: string | undefined;
     const at = this.now();
@@ -181,14 +182,8 @@ export class Budgets {
     const candidates = [...(this.#byProductLine.get(attrs.product_line ?? '') ?? []), ...(this.#byProductLine.get('*') ?? [])];
     for (const b of candidates) {
       if (b.window === 'run' && !attrs.run_id) continue;
-      let ok = true;
-      for (const [dim, value] of b.entries) {
-        if (attrs[dim] !== value) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
+      if (!b.entries.every(([dim, value]) => attrs[dim] === value)) continue;
+      if (include && !include(b)) continue;
       let spent: bigint;
       if (b.window === 'run') spent = this.#spend.get(b.id)?.runs.get(attrs.run_id!) ?? 0n;
       else {

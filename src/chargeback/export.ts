@@ -3,10 +3,10 @@
 // ClickHouse's own output formats. Month close freezes the statement with totals and a hash.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { toClickHouseMs } from '../costs/time.js';
 import { ApiError } from '../errors.js';
 import { fillSlots, sql } from '../sql.js';
 import { lateSources, loadPeriods, type Month, type Period } from './periods.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const exportOrder = 'ChargePeriodStart, x_ProductLine, x_Environment, ServiceProviderName, ServiceName, SkuId, ConsumedUnit, x_Agent, ChargeClass NULLS FIRST, x_SharedCostId';
 const liveRows = () => `${sql('chargeback/export-usage')}\nUNION ALL\n${sql('chargeback/export-allocations')}`;
@@ -19,9 +19,9 @@ export type ExportScope = { environment: string; billing_mode: string };
 export function monthSource(m: Month, periods: Map<string, Period>, snapshot: number) {
   const closed = periods.get(m.label);
   const params = {
-    billing_start: toClickHouseMs(m.start), billing_end: toClickHouseMs(m.end),
-    month_start: toClickHouseMs(m.start), month_end: toClickHouseMs(m.end),
-    snapshot: toClickHouseMs(snapshot), ...lateSources(m, periods),
+    billing_start: toClickHouseTime(m.start), billing_end: toClickHouseTime(m.end),
+    month_start: toClickHouseTime(m.start), month_end: toClickHouseTime(m.end),
+    snapshot: toClickHouseTime(snapshot), ...lateSources(m, periods),
   };
   return closed
     ? { closed, rows: statementRows, columns: '* EXCEPT (statement_month, row_no)', order: 'row_no', params }
@@ -59,14 +59,15 @@ export function closeMonth(app: FastifyInstance, m: Month): Promise<Period> {
       query: `INSERT INTO statement_rows SELECT toDate({month_start:DateTime64(3, 'UTC')}) AS statement_month, row_number() OVER (ORDER BY ${exportOrder}) AS row_no, * FROM (${source.rows})`,
       query_params: source.params,
     });
-    const frozen = monthSource(m, new Map([...periods, [m.label, { closed_at: toClickHouseMs(snapshot) } as Period]]), snapshot);
+    const frozen = monthSource(m, new Map([...periods, [m.label, { closed_at: toClickHouseTime(snapshot) } as Period]]), snapshot);
     const all = { environment: 'all', billing_mode: '' };
     const totals = await exportTotals(app, frozen, all);
-    const csv = await (await client.exec({ query: `${pageQuery(frozen, all, 1_000_000_000, 0).query} FORMAT CSV`, query_params: pageQuery(frozen, all, 1_000_000_000, 0).query_params })).stream;
+    const whole = pageQuery(frozen, all, totals.rows, 0);
+    const csv = (await client.exec({ query: `${whole.query} FORMAT CSV`, query_params: whole.query_params })).stream;
     const hash = createHash('sha256');
     for await (const chunk of csv) hash.update(chunk as Buffer);
     const period: Period = {
-      month: m.date, status: 'closed', closed_at: toClickHouseMs(snapshot), rows: totals.rows,
+      month: m.date, status: 'closed', closed_at: toClickHouseTime(snapshot), rows: totals.rows,
       effective_cost_usd: totals.effective_cost_usd, billed_cost_usd: totals.billed_cost_usd, list_cost_usd: totals.list_cost_usd,
       content_hash: `sha256:${hash.digest('hex')}`,
     };

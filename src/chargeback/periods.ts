@@ -1,8 +1,8 @@
 // Billing months: parsing, open/closed status, and which closed months' late rows an open
 // month's export carries as corrections (the closed months right before it).
 import type { ClickHouseClient } from '@clickhouse/client';
-import { toClickHouseMs } from '../costs/time.js';
 import { ApiError } from '../errors.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export type Month = { label: string; start: number; end: number; date: string };
 export type Period = { month: string; status: 'closed'; closed_at: string; rows: number; effective_cost_usd: string; billed_cost_usd: string; list_cost_usd: string; content_hash: string };
@@ -37,8 +37,8 @@ export function lateSources(m: Month, periods: Map<string, Period>) {
   const ends: string[] = [];
   const closed: string[] = [];
   for (let x = previousMonth(m); periods.has(x.label); x = previousMonth(x)) {
-    starts.push(toClickHouseMs(x.start));
-    ends.push(toClickHouseMs(x.end));
+    starts.push(toClickHouseTime(x.start));
+    ends.push(toClickHouseTime(x.end));
     closed.push(periods.get(x.label)!.closed_at);
   }
   return { late_starts: starts, late_ends: ends, late_closed: closed };

@@ -1,10 +1,10 @@
 // Reconciliation of one month: raw ledger = weekly view = export (+ late corrections shown in
 // later months) and shared costs = allocated rows, each difference to the last decimal.
 import type { FastifyInstance } from 'fastify';
-import { toClickHouseMs } from '../costs/time.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { exportTotals, monthSource } from './export.js';
 import { loadPeriods, type Month } from './periods.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 const scalar = async (app: FastifyInstance, query: string, params: Record<string, unknown>) => {
   const [row] = await (await app.engine.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ v: string }>();
@@ -14,7 +14,7 @@ const scalar = async (app: FastifyInstance, query: string, params: Record<string
 export async function reconcile(app: FastifyInstance, m: Month) {
   const periods = await loadPeriods(app.engine.client);
   const snapshot = app.ingestor.watermark();
-  const window = { from: toClickHouseMs(m.start), to: toClickHouseMs(m.end), snapshot: toClickHouseMs(snapshot), month: m.date };
+  const window = { from: toClickHouseTime(m.start), to: toClickHouseTime(m.end), snapshot: toClickHouseTime(snapshot), month: m.date };
   const source = monthSource(m, periods, snapshot);
   const all = { environment: 'all', billing_mode: '' };
   const [raw, weekly, exported, shared, late] = await Promise.all([

@@ -5,6 +5,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import { hashOf, normalizedKey } from '../costs/params.js';
+import { windowBounds } from '../budgets/windows.js';
+import { text } from '../events/schema.js';
 import { sql } from '../sql.js';
 import { exportTotals, monthSource, pageQuery, closeMonth } from './export.js';
 import { loadPeriods, parseMonth } from './periods.js';
@@ -17,12 +19,7 @@ const plList = z.string().max(4096).optional().describe('comma list of product l
 const formats = { csv: 'CSVWithNames', parquet: 'Parquet', ndjson: 'JSONEachRow', json: 'JSONEachRow' } as const;
 const contentTypes = { csv: 'text/csv; charset=utf-8', parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json; charset=utf-8' } as const;
 const cursorSchema = z.object({ v: z.literal(1), h: z.string(), s: z.number(), o: z.number().int().min(0) });
-const mondayOf = (ms: number) => {
-  const d = new Date(ms);
-  d.setUTCHours(0, 0, 0, 0);
-  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-  return d.toISOString().slice(0, 10);
-};
+const mondayOf = (ms: number) => new Date(windowBounds('week', ms).start).toISOString().slice(0, 10);
 
 export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
   const { client } = app.engine;
@@ -116,7 +113,7 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Record a shared cost for a month and allocate it to product lines (admin)',
       body: z.strictObject({
         month: z.string().max(7),
-        name: z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]*$/),
+        name: text(256).min(1),
         amount_usd: z.string().regex(/^\d{1,24}(\.\d{1,2})?$/, 'must be a positive amount with at most 2 decimal places (cents)'),
         method: z.enum(['proportional', 'even', 'fixed']),
         basis: z.enum(['cost', 'events', 'tokens', 'requests']).optional().describe('proportional only; requests counts events whose tool or provider is basis_value'),

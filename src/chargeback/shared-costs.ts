@@ -4,12 +4,12 @@
 // are rounded to cents by largest remainder so they add up exactly.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { toClickHouseMs } from '../costs/time.js';
 import { ApiError } from '../errors.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { sql } from '../sql.js';
 import { allocateLargestRemainder } from './allocation.js';
 import { loadPeriods, parseMonth } from './periods.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export type SharedCostRequest = {
   month: string; name: string; amount_usd: string; method: 'proportional' | 'even' | 'fixed';
@@ -29,7 +29,7 @@ export async function recordSharedCost(app: FastifyInstance, req: SharedCostRequ
   } else {
     const basis = await (await client.query({
       query: sql('chargeback/allocation-basis'),
-      query_params: { month_start: toClickHouseMs(m.start), month_end: toClickHouseMs(m.end), basis_value: req.basis_value ?? '' },
+      query_params: { month_start: toClickHouseTime(m.start), month_end: toClickHouseTime(m.end), basis_value: req.basis_value ?? '' },
       format: 'JSONEachRow',
     })).json<BasisRow>();
     const allowed = req.product_lines ? new Set(req.product_lines) : undefined;

@@ -3,7 +3,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../sql.js';
 import { dimensions, type Dimension } from './dimensions.js';
-import { toClickHouseMs, wholeHourZone, type Granularity } from './time.js';
+import { wholeHourZone, type Granularity } from './time.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const metricNames = ['cost_usd', 'events', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'runs', 'failed_cost_usd', 'cost_per_run'] as const;
 export type Metrics = {
@@ -55,7 +56,7 @@ function bucketExpression(g: Granularity, time: string): string {
 
 export function buildCostQuery(q: CostQuery, source: Source): { query: string; params: Record<string, unknown> } {
   const time = source === 'raw' ? 'timestamp' : 'hour';
-  const params: Record<string, unknown> = { from: toClickHouseMs(q.from), to: toClickHouseMs(q.to), tz: q.tz, limit: q.limit + 1, offset: q.offset };
+  const params: Record<string, unknown> = { from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), tz: q.tz, limit: q.limit + 1, offset: q.offset };
   const keys = q.groupBy.map((d) => `${dimensions[d].column} AS g_${d}`);
   const aliases = q.groupBy.map((d) => `g_${d}`);
   if (q.granularity) {
@@ -73,7 +74,7 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
   }
   if (q.snapshot !== undefined) {
     filters.push("AND received_at <= {snapshot:DateTime64(3, 'UTC')}");
-    params.snapshot = toClickHouseMs(q.snapshot);
+    params.snapshot = toClickHouseTime(q.snapshot);
   }
   const grouped = keys.length > 0;
   const keyOrder = [...q.groupBy.map((d) => `g_${d} ASC`), ...(q.granularity ? ['bucket ASC'] : [])];

@@ -110,4 +110,3 @@ export function wholeHourZone(tz: string, from: number, to: number): boolean {
   return zoneOffsetMs(tz, to) % 3_600_000 === 0;
 }
 
-export const toClickHouseMs = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');

@@ -3,7 +3,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
 import { classify, type Admission, type QuarantineRecord, type RawItem } from './classify.js';
-import { toClickHouseTime, type CostEventRow } from './schema.js';
+import type { CostEventRow } from './schema.js';
+import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
 
 export type ItemStatus = 'accepted' | 'duplicate' | 'quarantined' | 'rejected';
 export type ItemResult = { index: number; event_id: string | null; status: Exclude<ItemStatus, 'accepted'>; reason: string; errors?: string[] };
@@ -118,7 +119,7 @@ export class EventIngestor {
     let maxTimestamp = -Infinity;
     const productLines = new Set<string>();
     for (const row of rows) {
-      const t = Date.parse(`${row.timestamp.replace(' ', 'T')}Z`);
+      const t = fromClickHouseTime(row.timestamp);
       if (t < minTimestamp) minTimestamp = t;
       if (t > maxTimestamp) maxTimestamp = t;
       productLines.add(row.product_line_id);

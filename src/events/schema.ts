@@ -2,6 +2,7 @@
 // Token rule: input_tokens INCLUDES cache_read_tokens and cache_write_tokens, and output_tokens
 // INCLUDES reasoning_tokens (OpenAI / OTel GenAI semantics), so each bucket is priced once.
 import { z } from 'zod';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const eventTypes = ['llm', 'tool', 'compute', 'vector_db', 'payment', 'human_escalation', 'infrastructure', 'outcome'] as const;
 export const environments = ['production', 'staging', 'development'] as const;
@@ -9,8 +10,9 @@ export const statuses = ['success', 'error', 'timeout', 'cancelled', 'retry', 'f
 export const units = ['characters', 'seconds', 'calls', 'requests', 'gpu_hours', 'cpu_core_hours', 'gb_hours'] as const;
 
 // Control characters are refused in every string; everything else is stored verbatim.
-const text = (max: number) =>
+export const text = (max: number) =>
   z.string().max(max, `at most ${max} characters`).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed');
+export const productLineId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit');
 const id = text(256);
 const dimension = text(256);
 const tokens = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER);
@@ -26,7 +28,7 @@ const eventObject = z.object({
     event_id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
     timestamp: z.iso.datetime({ offset: true, message: 'must be ISO-8601 with a time zone offset, e.g. 2026-01-31T12:00:00Z' }),
     type: z.enum(eventTypes),
-    product_line_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit').optional(),
+    product_line_id: productLineId.optional(),
     environment: z.enum(environments).default('production'),
     workflow_id: id.optional(),
     run_id: id.optional(),
@@ -143,9 +145,6 @@ const emailLike = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
 const emailInside = new RegExp(emailLike.source);
 export const looksLikeEmail = (v: unknown) => typeof v === 'string' && v.includes('@') && emailInside.test(v);
 export const redactEmails = (s: string) => s.replace(emailLike, '[redacted-email]');
-
-/** ClickHouse DateTime64(3) text in UTC. */
-export const toClickHouseTime = (iso: string | Date) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
 
 export type CostEventRow = ReturnType<typeof toRow>;
 

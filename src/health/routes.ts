@@ -1,7 +1,7 @@
 // Liveness, readiness and metrics: public, unauthenticated, never rate-limited.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { problemSchema } from '../errors.js';
+import { ApiError, problemSchema } from '../errors.js';
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const open = { rateLimit: false } as const;
@@ -9,13 +9,9 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/readyz', {
     config: open,
     schema: { tags: ['ops'], summary: 'ClickHouse answers', response: { 200: z.object({ status: z.literal('ready'), engine: z.string() }), 503: problemSchema } },
-  }, async (_request, reply) => {
+  }, async () => {
     const ping = await app.engine.client.ping();
-    if (!ping.success) {
-      return reply.code(503).type('application/problem+json').send({
-        type: 'urn:agent-ledger:problem:engine_unavailable', title: 'Service Unavailable', status: 503, reason: 'engine_unavailable', detail: 'ClickHouse did not answer',
-      });
-    }
+    if (!ping.success) throw new ApiError(503, 'engine_unavailable', 'ClickHouse did not answer');
     return { status: 'ready' as const, engine: app.engine.mode };
   });
   app.get('/metrics', { config: open, schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) =>

@@ -1,6 +1,7 @@
 // The in-memory price book and the pricing rule. Prices are looked up by the event's timestamp
 // (latest effective_from ≤ timestamp); each token bucket is priced exactly once (docs/pricing.md).
 import { divRound, fromUnits, toUnits } from './decimal.js';
+import { fromClickHouseTime } from '../clickhouse-time.js';
 
 export type TokenPrices = { input: bigint; output: bigint; cacheRead: bigint | null; cacheWrite: bigint | null; reasoning: bigint | null };
 export type Tier = { above: number; input: bigint | null; output: bigint | null; cacheRead: bigint | null; cacheWrite: bigint | null };
@@ -138,7 +139,7 @@ export class PriceBook {
 
   /** Price one event: list cost from the book, effective cost after any contract. */
   price(e: Priceable): Priced {
-    const at = Date.parse(`${e.timestamp.replace(' ', 'T')}Z`);
+    const at = fromClickHouseTime(e.timestamp);
     const unpriced: Priced = { cost_usd: '0', list_cost_usd: '0', cost_source: 'unpriced', price_version: '' };
     const hasTokens = e.input_tokens + e.output_tokens > 0;
     const quantity = toUnits(e.quantity || '0');

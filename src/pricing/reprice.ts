@@ -4,18 +4,18 @@
 // mutated, every view stays consistent, and a second run finds nothing to change.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { toClickHouseMs } from '../costs/time.js';
 import type { CostEventRow } from '../events/schema.js';
 import { sql } from '../sql.js';
 import { fromUnits, toUnits } from './decimal.js';
+import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
 
 type Candidate = Omit<CostEventRow, 'received_at' | 'cost_usd' | 'list_cost_usd' | 'cost_source' | 'price_version' | 'revenue_usd'> & { net_cost: string; net_list_cost: string };
 
 const DAY = 86_400_000;
 
 export async function reprice(app: FastifyInstance, req: { from: string; to: string; provider?: string; model?: string }) {
-  const from = Date.parse(`${req.from.replace(' ', 'T')}Z`);
-  const to = Date.parse(`${req.to.replace(' ', 'T')}Z`);
+  const from = fromClickHouseTime(req.from);
+  const to = fromClickHouseTime(req.to);
   let examined = 0;
   let repriced = 0;
   let oldTotal = 0n;
@@ -25,7 +25,7 @@ export async function reprice(app: FastifyInstance, req: { from: string; to: str
     const end = Math.min(to, start + DAY);
     const candidates = await (await app.engine.client.query({
       query: sql('pricing/reprice-candidates'),
-      query_params: { from: toClickHouseMs(start), to: toClickHouseMs(end), provider: req.provider?.toLowerCase() ?? '', model: req.model ?? '' },
+      query_params: { from: toClickHouseTime(start), to: toClickHouseTime(end), provider: req.provider?.toLowerCase() ?? '', model: req.model ?? '' },
       format: 'JSONEachRow',
     })).json<Candidate>();
     const rows: CostEventRow[] = [];

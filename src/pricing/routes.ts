@@ -3,14 +3,15 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { toClickHouseMs } from '../costs/time.js';
+import { text } from '../events/schema.js';
 import { fillSlots, sql } from '../sql.js';
 import { litellmRows } from './litellm.js';
 import { reprice } from './reprice.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 const money = z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d{1,26}(\.\d{1,12})?$/, 'must be a non-negative decimal with at most 12 decimal places'));
-const instant = z.iso.datetime({ offset: true, message: 'must be ISO-8601 with an offset' }).transform((v) => toClickHouseMs(Date.parse(v)));
-const name = z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed').transform((v) => v.toLowerCase());
+const instant = z.iso.datetime({ offset: true, message: 'must be ISO-8601 with an offset' }).transform((v) => toClickHouseTime(v));
+const name = text(256).min(1).transform((v) => v.toLowerCase());
 const units = ['tokens', 'characters', 'seconds', 'calls', 'requests', 'gpu_hours', 'cpu_core_hours', 'gb_hours', 'events'] as const;
 
 const priceInput = z.strictObject({
@@ -79,7 +80,7 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
     const query = fillSlots(sql('pricing/list'), { latest_only: at ? 'LIMIT 1 BY provider, item, unit' : '' });
     const rows = await (await client.query({
       query,
-      query_params: { provider, item: model, at: at ? toClickHouseMs(Date.parse(at)) : '2299-12-31 00:00:00.000', limit: limit + 1, offset },
+      query_params: { provider, item: model, at: at ? toClickHouseTime(at) : '2299-12-31 00:00:00.000', limit: limit + 1, offset },
       format: 'JSONEachRow',
     })).json<z.infer<typeof priceRow>>();
     return { prices: rows.slice(0, limit), next_cursor: rows.length > limit ? encodeCursor({ o: offset + limit }) : null };
@@ -113,7 +114,7 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
   }, async (request) => {
-    const effectiveFrom = request.query.effective_from ?? toClickHouseMs(Date.now());
+    const effectiveFrom = request.query.effective_from ?? toClickHouseTime(Date.now());
     const { rows, report } = litellmRows(request.body, effectiveFrom);
     if (rows.length > 0) await client.insert({ table: 'prices', values: rows, format: 'JSONEachRow' });
     await reload();

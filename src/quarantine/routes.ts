@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { productLineId } from '../events/schema.js';
 import { sql } from '../sql.js';
 import { replayQuarantine } from './replay.js';
 
@@ -66,7 +67,7 @@ export const quarantineRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Re-ingest quarantined events after the cause is fixed (admin); each record is accepted at most once',
       body: z.strictObject({
         reason: z.string().regex(/^[a-z_]{1,64}$/).optional().describe('only records with this reason, e.g. unknown_product_line'),
-        product_line_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).optional().describe('assign this product line to events that have none'),
+        product_line_id: productLineId.optional().describe('assign this product line to events that have none'),
         limit: z.number().int().min(1).max(10_000).default(10_000),
       }),
       response: { 200: z.object({ examined: z.number(), accepted: z.number(), duplicates: z.number(), still_quarantined: z.number(), rejected: z.number() }) },

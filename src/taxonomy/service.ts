@@ -2,6 +2,7 @@
 // after every change through this process and on the price-book interval.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export type ProductLine = { id: string; name: string; cost_center: string; owner: string; budget_owner: string; billing_mode: 'chargeback' | 'showback'; updated_at: string };
 
@@ -23,7 +24,7 @@ export class Taxonomy {
   }
 
   async upsert(lines: Omit<ProductLine, 'updated_at'>[]): Promise<void> {
-    const updatedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
+    const updatedAt = toClickHouseTime(Date.now());
     await this.client.insert({ table: 'product_lines', values: lines.map((l) => ({ ...l, updated_at: updatedAt })), format: 'JSONEachRow' });
     await this.reload();
   }

@@ -5,8 +5,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger } from 'fastify';
-import { toClickHouseMs } from '../costs/time.js';
 import { webhookUrlProblem } from './ssrf.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export type Webhook = { id: string; url: string; secret: string };
 export type Notification = { id: string; dedup_key: string; type: string; payload: string };
@@ -57,7 +57,7 @@ export class Webhooks {
     const problem = await webhookUrlProblem(url, this.opts.allowPrivate);
     if (problem) return { problem };
     const hook = { id: randomUUID(), url, secret };
-    await this.client.insert({ table: 'webhooks', values: [{ ...hook, updated_at: toClickHouseMs(Date.now()) }], format: 'JSONEachRow' });
+    await this.client.insert({ table: 'webhooks', values: [{ ...hook, updated_at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow' });
     this.#hooks.set(hook.id, hook);
     return { id: hook.id, url };
   }
@@ -65,7 +65,7 @@ export class Webhooks {
   async remove(id: string): Promise<boolean> {
     const hook = this.#hooks.get(id);
     if (!hook) return false;
-    await this.client.insert({ table: 'webhooks', values: [{ ...hook, deleted: 1, updated_at: toClickHouseMs(Date.now()) }], format: 'JSONEachRow' });
+    await this.client.insert({ table: 'webhooks', values: [{ ...hook, deleted: 1, updated_at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow' });
     this.#hooks.delete(id);
     this.#jobs = this.#jobs.filter((j) => j.webhook.id !== id);
     return true;
@@ -139,7 +139,7 @@ export class Webhooks {
     try {
       await this.client.insert({
         table: 'webhook_deliveries',
-        values: [{ notification_id: notification.id, webhook_id: webhook.id, attempt, outcome: delivered ? 'delivered' : final ? 'failed' : 'retrying', http_status: status, error: error.slice(0, 500), attempted_at: toClickHouseMs(Date.now()), next_attempt_at: nextAt === null ? null : toClickHouseMs(nextAt) }],
+        values: [{ notification_id: notification.id, webhook_id: webhook.id, attempt, outcome: delivered ? 'delivered' : final ? 'failed' : 'retrying', http_status: status, error: error.slice(0, 500), attempted_at: toClickHouseTime(Date.now()), next_attempt_at: nextAt === null ? null : toClickHouseTime(nextAt) }],
         format: 'JSONEachRow',
       });
     } catch (err) {

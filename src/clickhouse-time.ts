@@ -1,0 +1,3 @@
+// Instants to and from ClickHouse DateTime64(3, 'UTC') text ("2026-01-31 12:00:00.000").
+export const toClickHouseTime = (t: number | string | Date) => new Date(t).toISOString().replace('T', ' ').replace('Z', '');
+export const fromClickHouseTime = (text: string) => Date.parse(`${text.replace(' ', 'T')}Z`);
