@@ -3,7 +3,6 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
 import { buildTestApp, makeEvent, post, rows, type TestApp } from './helper.js';

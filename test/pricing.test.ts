@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectPath } from '../src/sql.js';
-import { addDecimals, buildTestApp, makeEvent, one, post, rows, type TestApp } from './helper.js';
+import { buildTestApp, makeEvent, one, post, rows, type TestApp } from './helper.js';
 
 let t: TestApp;
 beforeAll(async () => {

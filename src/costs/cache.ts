@@ -46,10 +46,6 @@ export class ResponseCache {
       if (overlaps && visible) this.#lru.delete(key);
     }
   }
-
-  get size(): number {
-    return this.#lru.size;
-  }
 }
 
 export const etagOf = (body: string) => `"${createHash('sha1').update(body).digest('base64url')}"`;

@@ -81,11 +81,6 @@ export class PriceBook {
     for (const list of this.#contracts.values()) list.sort((a, b) => a.effectiveFrom - b.effectiveFrom);
   }
 
-  get size(): number {
-    let n = 0;
-    for (const list of this.#versions.values()) n += list.length;
-    return n;
-  }
 
   /**
    * The model rule: exact provider + model; then a "provider/" prefix moved out of the model id;

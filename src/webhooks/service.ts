@@ -24,7 +24,6 @@ export class Webhooks {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #closed = false;
-  #idle: (() => void)[] = [];
   constructor(private readonly client: ClickHouseClient, private readonly opts: WebhookOptions, private readonly log: FastifyBaseLogger) {}
 
   async load(): Promise<void> {
@@ -77,12 +76,6 @@ export class Webhooks {
     this.#schedule();
   }
 
-  /** Resolves when no delivery is due or running (for tests and shutdown). */
-  whenIdle(): Promise<void> {
-    if (!this.#running && !this.#jobs.some((j) => j.due <= Date.now())) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -105,7 +98,6 @@ export class Webhooks {
       await Promise.all(due.map((job) => this.#attempt(job)));
     } finally {
       this.#running = false;
-      if (!this.#jobs.some((j) => j.due <= Date.now())) for (const resolve of this.#idle.splice(0)) resolve();
       this.#schedule();
     }
   }
