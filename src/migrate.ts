@@ -61,11 +61,41 @@ export async function migrate(engine: Engine, log: (msg: string) => void = () =>
       if (checksum !== m.checksum) report.changedSinceApplied.push(label);
       continue;
     }
-    for (const statement of splitStatements(renderMigration(m.sql, cluster))) await client.command({ query: statement });
+    const statements = splitStatements(renderMigration(m.sql, cluster));
+    for (const statement of statements) await client.command({ query: statement });
+    for (const [, view] of m.sql.matchAll(backfillDirective)) await backfillFromView(engine, statements, view!, log);
     await client.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name, checksum: m.checksum }], format: 'JSONEachRow' });
     report.applied.push(label);
     log(`migration applied: ${label}`);
   }
   for (const label of report.changedSinceApplied) log(`WARNING: migration ${label} changed after it was applied; add a new migration instead`);
   return report;
+}
+
+/** `-- @backfill <view>` in a migration: fill the view's target from the ledger's history. */
+const backfillDirective = /^-- @backfill (\w+)\s*$/gm;
+
+/**
+ * Re-runs a materialized view's SELECT over what cost_events held before the view existed, one
+ * month at a time with progress output. The target is emptied first, so a backfill interrupted
+ * by a crash (the migration is then not recorded) starts over instead of counting twice. It runs
+ * before the process serves requests; an insert by another process during it would be counted
+ * twice, so upgrade with one process, then start the others.
+ */
+export async function backfillFromView(engine: Engine, statements: string[], view: string, log: (msg: string) => void): Promise<void> {
+  const { client, cluster } = engine;
+  const create = statements.find((s) => new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}\\b`, 'm').test(s));
+  const parsed = create && /\sTO (\w+) AS\s+([\s\S]+)$/.exec(create);
+  if (!parsed) throw new Error(`@backfill ${view}: no CREATE MATERIALIZED VIEW ${view} … TO <table> AS SELECT in the same migration`);
+  const [, target, select] = parsed;
+  const source = select!.replace(/\bFROM cost_events\b/, "FROM (SELECT * FROM cost_events WHERE toYYYYMM(timestamp) = {month:UInt32})");
+  await client.command({ query: `TRUNCATE TABLE IF EXISTS ${target} ${cluster ? `ON CLUSTER '${cluster}'` : ''}` });
+  const months = await (await client.query({ query: 'SELECT toYYYYMM(timestamp) AS month, count() AS n FROM cost_events GROUP BY month ORDER BY month', format: 'JSONEachRow' })).json<{ month: number; n: string }>();
+  const started = performance.now();
+  let done = 0;
+  for (const [i, { month, n }] of months.entries()) {
+    await client.command({ query: `INSERT INTO ${target} ${source}`, query_params: { month } });
+    done += Number(n);
+    log(`backfill ${target}: ${String(month).replace(/(\d{4})(\d{2})/, '$1-$2')} done (${i + 1}/${months.length} months, ${done} ledger rows, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
 }

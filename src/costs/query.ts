@@ -1,8 +1,10 @@
-// Builds and runs the agent-costs query: picks the hourly rollup when it can answer exactly,
-// the raw ledger otherwise (and always when a pagination snapshot is pinned).
+// Builds and runs the agent-costs query in one round trip: sums from the smallest narrow hourly
+// rollup that carries every dimension involved (whole hours) plus cost_events for the ragged edges,
+// or from cost_events alone (pinned snapshots, dimensions no rollup has); runs from run_facts;
+// the page and the totals in one statement.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../sql.js';
-import { dimensions, type Dimension } from './dimensions.js';
+import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
 import { wholeHourZone, type Granularity } from './time.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 
@@ -33,15 +35,19 @@ export type CostQuery = {
 export type Source = 'raw' | 'rollup';
 
 const HOUR = 3_600_000;
+const rollupOrder: Rollup[] = ['purchase', 'business', 'customer'];
 
-/** The rollup answers exactly when every dimension involved is in it and hours map onto buckets. */
-export function canUseRollup(q: CostQuery): boolean {
+/**
+ * The smallest rollup that answers exactly: every grouped or filtered dimension is in it, no
+ * snapshot is pinned, and (with time buckets) the zone's offsets are whole hours in the window.
+ */
+export function chooseRollup(q: CostQuery): Rollup | undefined {
+  if (q.snapshot !== undefined) return undefined;
+  if (q.granularity && !wholeHourZone(q.tz, q.from, q.to)) return undefined;
   const dims = [...q.groupBy, ...(Object.keys(q.filters) as Dimension[])];
-  return q.snapshot === undefined
-    && dims.every((d) => dimensions[d].rollup)
-    && q.from % HOUR === 0 && q.to % HOUR === 0
-    && wholeHourZone(q.tz, q.from, q.to);
+  return rollupOrder.find((r) => dims.every((d) => (dimensions[d].rollups as readonly Rollup[]).includes(r)));
 }
+export const canUseRollup = (q: CostQuery) => chooseRollup(q) !== undefined;
 
 function bucketExpression(g: Granularity, time: string): string {
   const start = {
@@ -54,67 +60,140 @@ function bucketExpression(g: Granularity, time: string): string {
   return `replaceRegexpOne(formatDateTime(${start}, '%FT%T%z', {tz:String}), '([+-][0-9][0-9])([0-9][0-9])$', '\\\\1:\\\\2')`;
 }
 
-export function buildCostQuery(q: CostQuery, source: Source): { query: string; params: Record<string, unknown> } {
-  const time = source === 'raw' ? 'timestamp' : 'hour';
-  const params: Record<string, unknown> = { from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), tz: q.tz, limit: q.limit + 1, offset: q.offset };
-  const keys = q.groupBy.map((d) => `${dimensions[d].column} AS g_${d}`);
-  const aliases = q.groupBy.map((d) => `g_${d}`);
-  if (q.granularity) {
-    keys.push(`${bucketExpression(q.granularity, time)} AS bucket`);
-    aliases.push('bucket');
-  }
+type Shape = { groupBy: Dimension[]; granularity?: Granularity };
+
+/** `expr AS g_dim, …, bucket,` for one source, or the bare aliases when `time` is null. */
+function keyList(shape: Shape, column: (d: Dimension) => string, time: string | null): string {
+  const keys = shape.groupBy.map((d) => (time === null ? `g_${d}` : `${column(d)} AS g_${d}`));
+  if (shape.granularity) keys.push(time === null ? 'bucket' : `${bucketExpression(shape.granularity, time)} AS bucket`);
+  return keys.map((k) => `${k},`).join(' ');
+}
+const aliases = (shape: Shape) => [...shape.groupBy.map((d) => `g_${d}`), ...(shape.granularity ? ['bucket'] : [])];
+const groupBy = (shape: Shape) => (aliases(shape).length ? `GROUP BY ${aliases(shape).join(', ')}` : '');
+
+function eventFilters(q: CostQuery, withSnapshot: boolean): string {
+  const out = (Object.keys(q.filters) as Dimension[]).map((d) => `AND ${dimensions[d].column} IN {f_${d}:Array(String)}`);
+  if (q.scope) out.push('AND product_line_id IN {scope:Array(String)}');
+  if (withSnapshot && q.snapshot !== undefined) out.push("AND received_at <= {snapshot:DateTime64(3, 'UTC')}");
+  return out.join(' ');
+}
+
+function rawSums(q: CostQuery, shape: Shape, window: string): string {
+  return fillSlots(sql('costs/sums-raw'), {
+    keys: keyList(shape, (d) => dimensions[d].column, 'timestamp'), window, filters: eventFilters(q, true), group_by: groupBy(shape),
+  });
+}
+
+function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): string {
+  if (!rollup) return rawSums(q, shape, "timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}");
+  const edges = "((timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {whole_from:DateTime64(3, 'UTC')}) OR (timestamp >= {whole_to:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}))";
+  return fillSlots(sql('costs/sums-rollup'), {
+    keys: keyList(shape, () => '', null),
+    rollup_keys: keyList(shape, (d) => dimensions[d].column, 'hour'),
+    rollup: rollupTables[rollup],
+    filters: eventFilters(q, false),
+    edges: rawSums(q, shape, edges),
+    group_by: groupBy(shape),
+  });
+}
+
+function runsQuery(q: CostQuery, shape: Shape): string {
+  const arrayJoins: string[] = [];
   const filters: string[] = [];
-  for (const [d, values] of Object.entries(q.filters) as [Dimension, string[]][]) {
-    filters.push(`AND ${dimensions[d].column} IN {f_${d}:Array(String)}`);
-    params[`f_${d}`] = values;
+  for (const d of shape.groupBy) {
+    const run = dimensions[d].run;
+    if ('set' in run) arrayJoins.push(`ARRAY JOIN ${run.set} AS g_${d}`);
   }
-  if (q.scope) {
-    filters.push('AND product_line_id IN {scope:Array(String)}');
-    params.scope = q.scope;
+  for (const d of Object.keys(q.filters) as Dimension[]) {
+    const run = dimensions[d].run;
+    // A grouped set dimension is filtered on its joined element, so a run's other values do not
+    // become groups of their own.
+    if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
+    else if (shape.groupBy.includes(d)) filters.push(`AND g_${d} IN {f_${d}:Array(String)}`);
+    else filters.push(`AND hasAny(${run.set}, {f_${d}:Array(String)})`);
   }
-  if (q.snapshot !== undefined) {
-    filters.push("AND received_at <= {snapshot:DateTime64(3, 'UTC')}");
-    params.snapshot = toClickHouseTime(q.snapshot);
-  }
-  const grouped = keys.length > 0;
-  const keyOrder = [...q.groupBy.map((d) => `g_${d} ASC`), ...(q.granularity ? ['bucket ASC'] : [])];
-  const metricOrder = { cost_usd: 'sum(cost_usd)', events: source === 'raw' ? "countIf(record_type = 'event')" : 'sum(events)' };
-  const primary = q.sort === 'cost_usd' || q.sort === 'events' ? `${metricOrder[q.sort]} ${q.order.toUpperCase()}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${q.order.toUpperCase()}`;
+  if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
+  const column = (d: Dimension) => {
+    const run = dimensions[d].run;
+    return 'attribute' in run ? run.attribute : `g_${d}`;
+  };
+  const keys = shape.groupBy.map((d) => ('attribute' in dimensions[d].run ? `${column(d)} AS g_${d},` : `g_${d},`));
+  if (shape.granularity) keys.push(`${bucketExpression(shape.granularity, 'started_at')} AS bucket,`);
+  return fillSlots(sql('costs/runs'), { keys: keys.join(' '), array_join: arrayJoins.join(' '), filters: filters.join(' '), group_by: groupBy(shape) });
+}
+
+export function buildCostQuery(q: CostQuery, source: Source): { query: string; params: Record<string, unknown> } {
+  const rollup = source === 'rollup' ? chooseRollup(q) : undefined;
+  if (source === 'rollup' && !rollup) throw new Error('buildCostQuery: no rollup answers this query');
+  // Whole hours [whole_from, whole_to) come from the rollup, the rest of [from, to) from raw events.
+  const wholeFrom = Math.min(Math.ceil(q.from / HOUR) * HOUR, q.to);
+  const wholeTo = Math.max(Math.floor(q.to / HOUR) * HOUR, wholeFrom);
+  const params: Record<string, unknown> = {
+    from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), whole_from: toClickHouseTime(wholeFrom), whole_to: toClickHouseTime(wholeTo),
+    whole_from_hour: toClickHouseTime(wholeFrom).slice(0, 19), whole_to_hour: toClickHouseTime(wholeTo).slice(0, 19),
+    tz: q.tz, limit: q.limit + 1, offset: q.offset,
+  };
+  for (const [d, values] of Object.entries(q.filters)) params[`f_${d}`] = values;
+  if (q.scope) params.scope = q.scope;
+  if (q.snapshot !== undefined) params.snapshot = toClickHouseTime(q.snapshot);
+
+  const shape: Shape = { groupBy: q.groupBy, granularity: q.granularity };
+  const none: Shape = { groupBy: [] };
+  const keyed = aliases(shape);
+  const dir = q.order.toUpperCase();
+  const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
+  const order = keyed.length ? [primary, ...keyed.map((k) => `${k} ASC`)] : [];
   const query = fillSlots(sql('costs/agent-costs'), {
-    keys: keys.map((k) => `${k},`).join('\n    '),
-    metrics: sql(`costs/metrics-${source}`),
-    source: source === 'raw' ? 'cost_events' : 'cost_rollup_hourly',
-    time,
-    filters: filters.join('\n  '),
-    group_by: grouped ? `GROUP BY ${aliases.join(', ')}` : '',
-    order_by: grouped ? `ORDER BY ${[primary, ...keyOrder].join(', ')}` : '',
+    keys: keyed.length ? keyed.join(', ') : "'' AS no_group",
+    blank_keys: keyed.length ? keyed.map((k) => `'' AS ${k}`).join(', ') : "'' AS no_group",
+    page_sums: sumsQuery(q, shape, rollup),
+    page_runs: runsQuery(q, shape),
+    join: keyed.length ? 'LEFT JOIN' : 'CROSS JOIN',
+    using: keyed.length ? `USING (${keyed.join(', ')})` : '',
+    order_by: order.length ? `ORDER BY ${order.join(', ')}` : '',
+    total_sums: sumsQuery(q, none, rollup),
+    total_runs: runsQuery(q, none),
+    outer_order: order.map((o) => `, ${o}`).join(''),
   });
   return { query, params };
 }
 
 type RawRow = Record<string, unknown>;
 
+/** Decimal division truncated at 12 places, as ClickHouse's Decimal(38, 12) / UInt64 does. */
+function perRun(cost: string, runs: number): string | null {
+  if (runs === 0) return null;
+  const [int = '0', frac = ''] = cost.replace('-', '').split('.');
+  const scaled = BigInt(int) * 10n ** 12n + BigInt((frac + '0'.repeat(12)).slice(0, 12));
+  const q = scaled / BigInt(runs);
+  const digits = (q % 10n ** 12n).toString().padStart(12, '0').replace(/0+$/, '');
+  const sign = cost.startsWith('-') && q !== 0n ? '-' : '';
+  return `${sign}${q / 10n ** 12n}${digits ? `.${digits}` : ''}`;
+}
+
 function toMetrics(r: RawRow): Metrics {
+  const cost = String(r.c ?? '0');
+  const runs = Number(r.runs ?? 0);
   return {
-    cost_usd: String(r.m_cost_usd), events: Number(r.m_events), input_tokens: Number(r.m_input_tokens), output_tokens: Number(r.m_output_tokens),
-    cache_read_tokens: Number(r.m_cache_read_tokens), cache_write_tokens: Number(r.m_cache_write_tokens), reasoning_tokens: Number(r.m_reasoning_tokens),
-    runs: Number(r.m_runs), failed_cost_usd: String(r.m_failed_cost_usd), cost_per_run: r.m_cost_per_run == null ? null : String(r.m_cost_per_run),
+    cost_usd: cost, events: Number(r.e ?? 0), input_tokens: Number(r.ti ?? 0), output_tokens: Number(r.tout ?? 0),
+    cache_read_tokens: Number(r.tcr ?? 0), cache_write_tokens: Number(r.tcw ?? 0), reasoning_tokens: Number(r.tr ?? 0),
+    runs, failed_cost_usd: String(r.f ?? '0'), cost_per_run: perRun(cost, runs),
   };
 }
 
 export async function runCostQuery(client: ClickHouseClient, q: CostQuery, source: Source): Promise<{ rows: CostRow[]; totals: Metrics; hasMore: boolean }> {
-  const run = async (cq: CostQuery) => {
-    const { query, params } = buildCostQuery(cq, source);
-    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<RawRow>();
-  };
+  const { query, params } = buildCostQuery(q, source);
+  // Decimals as JSON strings keep every digit; UInt64 sums stay numbers.
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+  const all = await rs.json<RawRow>();
+  const totals = all.find((r) => Number(r.is_total) === 1) ?? {};
+  const data = all.filter((r) => Number(r.is_total) === 0);
   const grouped = q.groupBy.length > 0 || q.granularity !== undefined;
-  // Totals over every row of the query, not the page: the same filters without grouping.
-  const [data, totalsRows] = await Promise.all([run(q), grouped ? run({ ...q, groupBy: [], granularity: undefined, offset: 0 }) : undefined]);
-  const rows = data.slice(0, q.limit).map((r) => {
+  const pageRows = grouped ? data : data.slice(0, 1);
+  const rows = pageRows.slice(0, q.limit).map((r) => {
     const group: Partial<Record<Dimension, string>> = {};
     for (const d of q.groupBy) group[d] = String(r[`g_${d}`]);
     return { group, ...(q.granularity ? { bucket: String(r.bucket) } : {}), ...toMetrics(r) };
   });
-  return { rows, totals: toMetrics((totalsRows ?? data)[0] ?? {}), hasMore: data.length > q.limit };
+  return { rows, totals: toMetrics(totals), hasMore: grouped && data.length > q.limit };
 }

@@ -47,23 +47,23 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
     ({ o: offset, f: from, t: to } = c);
     snapshot = c.s === 0 ? undefined : c.s; // 0: a forced-rollup walk, which pins no snapshot
   }
-  const query: CostQuery = { ...req.base, filters, scope, from, to, tz: req.window.tz, offset, snapshot };
+  const query: CostQuery = { ...req.base, filters, scope, from, to, tz: req.window.tz, offset };
   const rollupOk = canUseRollup(query);
   if (req.source === 'rollup' && !rollupOk) {
-    throw new ApiError(400, 'invalid_request', 'source: the hourly rollup cannot answer this request exactly (a dimension outside the rollup, a window not on whole hours, a non-whole-hour time zone, or a paginated snapshot)', { errors: [{ parameter: 'source', message: 'rollup not applicable' }] });
+    throw new ApiError(400, 'invalid_request', 'source: no rollup can answer this request exactly (a dimension outside every rollup, or time buckets in a zone whose offset is not whole hours)', { errors: [{ parameter: 'source', message: 'rollup not applicable' }] });
   }
-  let source: Source = req.source === 'raw' || !rollupOk ? 'raw' : 'rollup';
+  // Every page is pinned to the snapshot of the first. The rollups cannot be pinned, but their
+  // answer equals the pinned raw one as long as nothing was committed since the snapshot; if
+  // something was (checked after the read), the raw ledger answers at the snapshot instead.
   const pinned = snapshot ?? app.ingestor.watermark();
+  let source: Source = req.source === 'raw' || !rollupOk ? 'raw' : 'rollup';
   if (source === 'raw') query.snapshot = pinned;
   let result = await runCostQuery(app.engine.client, query, source);
-  if (result.hasMore && source === 'rollup' && req.source === 'auto' && app.ingestor.committedSince(pinned)) {
-    // The rollup cannot be pinned to a snapshot. Its page equals the raw page at `pinned` unless an
-    // insert committed meanwhile; then the raw ledger answers, pinned, so later pages line up.
+  if (source === 'rollup' && req.source === 'auto' && (result.hasMore || offset > 0) && app.ingestor.committedSince(pinned)) {
     source = 'raw';
     query.snapshot = pinned;
     result = await runCostQuery(app.engine.client, query, source);
   }
-  // Later pages read the raw ledger at the pinned snapshot (same rows, same order as the rollup).
   snapshot = req.source === 'rollup' ? undefined : pinned;
   const next_cursor = result.hasMore ? encodeCursor({ v: 1, h: hash, s: snapshot ?? 0, o: offset + req.base.limit, f: from, t: to }) : null;
   return { from, to, source, rows: result.rows, totals: result.totals, next_cursor };
