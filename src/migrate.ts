@@ -39,7 +39,8 @@ export function splitStatements(sql: string): string[] {
 
 export type MigrationReport = { applied: string[]; skipped: number; changedSinceApplied: string[] };
 
-export async function migrate(engine: Engine, log: (msg: string) => void = () => {}): Promise<MigrationReport> {
+/** `until`: apply migrations up to this version only (to reproduce an older release's schema in tests). */
+export async function migrate(engine: Engine, log: (msg: string) => void = () => {}, opts: { until?: number } = {}): Promise<MigrationReport> {
   const { client, cluster } = engine;
   await client.command({
     query: renderMigration(
@@ -52,7 +53,7 @@ export async function migrate(engine: Engine, log: (msg: string) => void = () =>
   const done = await client.query({ query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' });
   const recorded = new Map((await done.json<{ version: number; checksum: string }>()).map((r) => [r.version, r.checksum]));
   const report: MigrationReport = { applied: [], skipped: 0, changedSinceApplied: [] };
-  for (const m of loadMigrations()) {
+  for (const m of loadMigrations().filter((x) => opts.until === undefined || x.version <= opts.until)) {
     const label = `${String(m.version).padStart(3, '0')}_${m.name}`;
     const checksum = recorded.get(m.version);
     if (checksum !== undefined) {
