@@ -1,5 +1,21 @@
 -- Cost per value and hour in the window, against a baseline: the same hour of day averaged over
--- the 7 days before the window. The column is chosen from an allow-list; values are parameters.
+-- the 7 days before the window. Whole hours come from {{source}} (a narrow rollup when one carries
+-- the dimension, else cost_events), the running hour up to `to` from cost_events. The columns are
+-- chosen from an allow-list; values are parameters.
+WITH src AS
+(
+    SELECT {{column}} AS value, {{hour}} AS h, sum(cost_usd) AS cost, {{events}} AS events
+    FROM {{source}}
+    WHERE {{hour}} >= {base_from:DateTime('UTC')} AND {{hour}} < {whole_to:DateTime('UTC')} AND {{column}} != ''
+      AND ({scoped:UInt8} = 0 OR product_line_id IN {scope:Array(String)})
+    GROUP BY value, h
+    UNION ALL
+    SELECT {{raw_column}} AS value, toStartOfHour(timestamp) AS h, sum(cost_usd) AS cost, countIf(record_type = 'event') AS events
+    FROM cost_events
+    WHERE timestamp >= {whole_to:DateTime('UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} AND {{raw_column}} != ''
+      AND ({scoped:UInt8} = 0 OR product_line_id IN {scope:Array(String)})
+    GROUP BY value, h
+)
 SELECT
     cur.value AS value,
     toString(cur.hour) AS hour,
@@ -11,19 +27,11 @@ SELECT
     toString(if(base.events = 0, NULL, base.cost / base.events)) AS baseline_cost_per_event
 FROM
 (
-    SELECT {{column}} AS value, toStartOfHour(timestamp) AS hour, sum(cost_usd) AS cost, countIf(record_type = 'event') AS events
-    FROM cost_events
-    WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} AND {{column}} != ''
-      AND ({scoped:UInt8} = 0 OR product_line_id IN {scope:Array(String)})
-    GROUP BY value, hour
+    SELECT value, h AS hour, sum(cost) AS cost, sum(events) AS events FROM src WHERE h >= {from:DateTime('UTC')} GROUP BY value, hour
 ) AS cur
 LEFT JOIN
 (
-    SELECT {{column}} AS value, toHour(timestamp) AS hod, sum(cost_usd) AS cost, countIf(record_type = 'event') AS events
-    FROM cost_events
-    WHERE timestamp >= {base_from:DateTime64(3, 'UTC')} AND timestamp < {from:DateTime64(3, 'UTC')} AND {{column}} != ''
-      AND ({scoped:UInt8} = 0 OR product_line_id IN {scope:Array(String)})
-    GROUP BY value, hod
+    SELECT value, toHour(h) AS hod, sum(cost) AS cost, sum(events) AS events FROM src WHERE h < {from:DateTime('UTC')} GROUP BY value, hod
 ) AS base ON base.value = cur.value AND base.hod = toHour(cur.hour)
 ORDER BY cur.hour, cur.value
 SETTINGS join_use_nulls = 0, log_comment = 'anomalies.hourly'

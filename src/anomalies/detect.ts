@@ -6,6 +6,7 @@ import { ApiError } from '../errors.js';
 import { toUnits } from '../pricing/decimal.js';
 import { fillSlots, sql } from '../sql.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
+import { sliceTotals } from '../costs/query.js';
 
 export const anomalyDimensions = { user: 'user_id', feature: 'feature', customer: 'customer_id', agent: 'agent_id', model: 'model' } as const;
 export type AnomalyDimension = keyof typeof anomalyDimensions;
@@ -22,11 +23,23 @@ export type Anomaly = { dimension: string; value: string; hour: string; kind: 's
 
 const ratioOf = (a: string, b: string) => (toUnits(b) === 0n ? null : Number((toUnits(a) * 1000n) / toUnits(b)) / 1000);
 
+/** The narrow rollup that carries each dimension (src/costs/dimensions.ts); user has none. */
+const anomalySource: Record<AnomalyDimension, string | undefined> = { user: undefined, feature: 'cost_business_hourly', customer: 'cost_customer_hourly', agent: 'cost_purchase_hourly', model: 'cost_purchase_hourly' };
+const HOUR = 3_600_000;
+const hourParam = (ms: number) => toClickHouseTime(ms).slice(0, 19);
+
 export async function detectAnomalies(client: ClickHouseClient, q: { dimension: AnomalyDimension; to: number; windowMs: number; ratio: number; minSpend: string; scope?: string[] }): Promise<Anomaly[]> {
-  const from = Math.floor((q.to - q.windowMs) / 3_600_000) * 3_600_000;
+  const from = Math.floor((q.to - q.windowMs) / HOUR) * HOUR;
+  const column = anomalyDimensions[q.dimension];
+  const rollup = anomalySource[q.dimension];
   const rows = await (await client.query({
-    query: fillSlots(sql('anomalies/hourly'), { column: anomalyDimensions[q.dimension] }),
-    query_params: { from: toClickHouseTime(from), to: toClickHouseTime(q.to), base_from: toClickHouseTime(from - 7 * 86_400_000), scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
+    query: fillSlots(sql('anomalies/hourly'), rollup
+      ? { column, raw_column: column, source: rollup, hour: 'hour', events: 'sum(events)' }
+      : { column, raw_column: column, source: 'cost_events', hour: 'toStartOfHour(timestamp)', events: "countIf(record_type = 'event')" }),
+    query_params: {
+      from: hourParam(from), to: toClickHouseTime(q.to), whole_to: hourParam(Math.floor(q.to / HOUR) * HOUR), base_from: hourParam(from - 7 * 86_400_000),
+      scoped: q.scope ? 1 : 0, scope: q.scope ?? [],
+    },
     format: 'JSONEachRow',
   })).json<Row>();
   const min = toUnits(q.minSpend);
@@ -47,9 +60,7 @@ export async function detectAnomalies(client: ClickHouseClient, q: { dimension: 
 }
 
 export async function topSpenders(client: ClickHouseClient, q: { dimension: AnomalyDimension; to: number; windowMs: number; limit: number; scope?: string[] }) {
-  return (await client.query({
-    query: fillSlots(sql('anomalies/top-spenders'), { column: anomalyDimensions[q.dimension] }),
-    query_params: { from: toClickHouseTime(q.to - q.windowMs), to: toClickHouseTime(q.to), limit: q.limit, scoped: q.scope ? 1 : 0, scope: q.scope ?? [] },
-    format: 'JSONEachRow',
-  })).json<{ value: string; cost_usd: string; events: number }>();
+  // The costs read path (rollup for whole hours, raw edges); one extra row in case '' is among the top.
+  const { rows } = await sliceTotals(client, { from: q.to - q.windowMs, to: q.to, filters: {}, groupBy: [q.dimension], limit: q.limit + 1, scope: q.scope });
+  return rows.filter((r) => r.group[q.dimension] !== '').slice(0, q.limit).map((r) => ({ value: r.group[q.dimension]!, cost_usd: r.cost_usd, events: r.events }));
 }

@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { CostEventRow } from '../events/schema.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { windowBounds, type BudgetWindow } from './windows.js';
+import { sliceTotals } from '../costs/query.js';
 import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
 
 export const scopeDimensions = {
@@ -82,8 +83,15 @@ export class Budgets {
 
   /** Spend of one budget in [from, to), from ClickHouse; per run for run budgets. */
   async spendFromDb(b: Budget, from: number, to: number): Promise<{ total: bigint; runs: Map<string, bigint> }> {
-    const f = scopeFilter(b.scope);
     const byRun = b.window === 'run';
+    if (!byRun) {
+      // Whole hours from a rollup, the ragged edges (window start, now) from raw events.
+      const filters = Object.fromEntries(Object.entries(b.scope).map(([d, v]) => [d, [v!]]));
+      const { totals } = await sliceTotals(this.client, { from, to, filters });
+      return { total: toUnits(totals.cost_usd), runs: new Map() };
+    }
+    // Run budgets need spend per run within the window: run_facts holds whole runs, so raw events.
+    const f = scopeFilter(b.scope);
     const rows = await (await this.client.query({
       query: `SELECT ${byRun ? 'run_id' : "''"} AS run, toString(sum(cost_usd)) AS spent FROM cost_events
               WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} ${f.sql}

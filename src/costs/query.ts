@@ -30,6 +30,8 @@ export type CostQuery = {
   offset: number;
   /** Only rows received at or before this instant (pins pagination); forces the raw table. */
   snapshot?: number;
+  /** false: skip counting runs (runs come back 0), for callers that only need sums. */
+  withRuns?: boolean;
 };
 
 export type Source = 'raw' | 'rollup';
@@ -113,6 +115,7 @@ function runsQuery(q: CostQuery, shape: Shape): string {
     else filters.push(`AND hasAny(${run.set}, {f_${d}:Array(String)})`);
   }
   if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
+  if (q.withRuns === false) filters.push('AND 0');
   const column = (d: Dimension) => {
     const run = dimensions[d].run;
     return 'attribute' in run ? run.attribute : `g_${d}`;
@@ -196,4 +199,10 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
     return { group, ...(q.granularity ? { bucket: String(r.bucket) } : {}), ...toMetrics(r) };
   });
   return { rows, totals: toMetrics(totals), hasMore: grouped && data.length > q.limit };
+}
+
+/** Sums of one slice from the fastest exact source (budgets, digests); runs are not counted. */
+export async function sliceTotals(client: ClickHouseClient, q: Pick<CostQuery, 'from' | 'to' | 'filters'> & { groupBy?: Dimension[]; limit?: number; scope?: string[] }) {
+  const query: CostQuery = { tz: 'UTC', groupBy: [], sort: 'cost_usd', order: 'desc', limit: 1, offset: 0, withRuns: false, ...q };
+  return runCostQuery(client, query, canUseRollup(query) ? 'rollup' : 'raw');
 }
