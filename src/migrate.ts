@@ -89,7 +89,11 @@ export async function backfillFromView(engine: Engine, statements: string[], vie
   const parsed = create && /\sTO (\w+) AS\s+([\s\S]+)$/.exec(create);
   if (!parsed) throw new Error(`@backfill ${view}: no CREATE MATERIALIZED VIEW ${view} … TO <table> AS SELECT in the same migration`);
   const [, target, select] = parsed;
-  const source = select!.replace(/\bFROM cost_events\b/, "FROM (SELECT * FROM cost_events WHERE toYYYYMM(timestamp) = {month:UInt32})");
+  // The view reads the ledger (by event time) or an hourly rollup (by hour); either is split by month.
+  const from = /\bFROM (cost_events|cost_\w+_hourly)\b/.exec(select!);
+  if (!from) throw new Error(`@backfill ${view}: the view must read cost_events or an hourly rollup`);
+  const time = from[1] === 'cost_events' ? 'timestamp' : 'hour';
+  const source = select!.replace(from[0], `FROM (SELECT * FROM ${from[1]} WHERE toYYYYMM(${time}) = {month:UInt32})`);
   await client.command({ query: `TRUNCATE TABLE IF EXISTS ${target} ${cluster ? `ON CLUSTER '${cluster}'` : ''}` });
   const months = await (await client.query({ query: 'SELECT toYYYYMM(timestamp) AS month, count() AS n FROM cost_events GROUP BY month ORDER BY month', format: 'JSONEachRow' })).json<{ month: number; n: string }>();
   const started = performance.now();

@@ -47,8 +47,8 @@ afterAll(async () => {
 
 describe('upgrade in place', () => {
   it('applies the new migrations with progress output per month and drops the wide rollup', async () => {
-    expect(report.applied).toEqual(expect.arrayContaining(['012_create_run_facts', '013_create_narrow_rollups', '014_drop_wide_rollup']));
-    for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly']) {
+    expect(report.applied).toEqual(expect.arrayContaining(['012_create_run_facts', '013_create_narrow_rollups', '014_drop_wide_rollup', '017_create_daily_rollups']));
+    for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily']) {
       const lines = progress.filter((l) => l.startsWith(`backfill ${table}:`));
       expect(lines.map((l) => l.slice(0, `backfill ${table}: 2026-01 done (2/3 months`.length))).toEqual([
         `backfill ${table}: 2025-12 done (1/3 months`, `backfill ${table}: 2026-01 done (2/3 months`, `backfill ${table}: 2026-02 done (3/3 months`,
@@ -61,7 +61,7 @@ describe('upgrade in place', () => {
 
   it('backfilled tables equal the ledger: sums, events and one run_facts row per run', async () => {
     const [raw] = await rows<Record<string, string>>(app, "SELECT toString(sum(cost_usd)) AS cost, count() AS events, uniqExact(product_line_id, run_id) AS runs FROM cost_events");
-    for (const table of ['cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly']) {
+    for (const table of ['cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily']) {
       const [r] = await rows<Record<string, string>>(app, `SELECT toString(sum(cost_usd)) AS cost, sum(events) AS events FROM ${table}`);
       expect(r, table).toEqual({ cost: raw!.cost, events: raw!.events });
     }

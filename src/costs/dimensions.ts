@@ -26,8 +26,12 @@ export const dimensions = {
   prompt_version: { column: 'prompt_version', rollups: [], run: { attribute: 'prompt_version.2' } },
 } as const satisfies Record<string, DimensionSpec>;
 
-/** Rollup tables in the order they are preferred (smallest first). */
-export const rollupTables: Record<Rollup, string> = { purchase: 'cost_purchase_hourly', business: 'cost_business_hourly', customer: 'cost_customer_hourly' };
+/** Rollup tables (migrations 013 and 017), hourly and their daily twins. */
+export const rollupTables: Record<Rollup, { hourly: string; daily: string }> = {
+  purchase: { hourly: 'cost_purchase_hourly', daily: 'cost_purchase_daily' },
+  business: { hourly: 'cost_business_hourly', daily: 'cost_business_daily' },
+  customer: { hourly: 'cost_customer_hourly', daily: 'cost_customer_daily' },
+};
 export type { Rollup };
 
 export type Dimension = keyof typeof dimensions;

@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../sql.js';
 import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
-import { wholeHourZone, type Granularity } from './time.js';
+import { wholeHourZone, zoneOffsetMs, type Granularity } from './time.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const metricNames = ['cost_usd', 'events', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'runs', 'failed_cost_usd', 'cost_per_run'] as const;
@@ -72,6 +72,9 @@ function keyList(shape: Shape, column: (d: Dimension) => string, time: string | 
 }
 const aliases = (shape: Shape) => [...shape.groupBy.map((d) => `g_${d}`), ...(shape.granularity ? ['bucket'] : [])];
 const groupBy = (shape: Shape) => (aliases(shape).length ? `GROUP BY ${aliases(shape).join(', ')}` : '');
+/** Groups and the grand total in one pass; `is_total` tells them apart (a group may be all ''). */
+const groupingSets = (shape: Shape) => `GROUP BY GROUPING SETS ((${aliases(shape).join(', ')}), ())`;
+const totalFlag = (shape: Shape) => `toUInt8(grouping(${aliases(shape).join(', ')}) != 0) AS is_total,`;
 
 function eventFilters(q: CostQuery, withSnapshot: boolean): string {
   const out = (Object.keys(q.filters) as Dimension[]).map((d) => `AND ${dimensions[d].column} IN {f_${d}:Array(String)}`);
@@ -80,25 +83,33 @@ function eventFilters(q: CostQuery, withSnapshot: boolean): string {
   return out.join(' ');
 }
 
-function rawSums(q: CostQuery, shape: Shape, window: string): string {
-  return fillSlots(sql('costs/sums-raw'), {
-    keys: keyList(shape, (d) => dimensions[d].column, 'timestamp'), window, filters: eventFilters(q, true), group_by: groupBy(shape),
-  });
-}
+const WINDOW = "timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}";
+const EDGES = "((timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {whole_from:DateTime64(3, 'UTC')}) OR (timestamp >= {whole_to:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}))";
 
+/** Sums per group plus the total row (keyed shapes), or the one total row. */
 function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): string {
-  if (!rollup) return rawSums(q, shape, "timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}");
-  const edges = "((timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {whole_from:DateTime64(3, 'UTC')}) OR (timestamp >= {whole_to:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}))";
+  const keyed = aliases(shape).length > 0;
+  const column = (d: Dimension) => dimensions[d].column;
+  if (!rollup) {
+    return fillSlots(sql('costs/sums-raw'), {
+      keys: keyed ? `${keyList(shape, column, 'timestamp')} ${totalFlag(shape)}` : '', window: WINDOW, filters: eventFilters(q, true), group_by: keyed ? groupingSets(shape) : '',
+    });
+  }
+  const edges = fillSlots(sql('costs/sums-raw'), { keys: keyList(shape, column, 'timestamp'), window: EDGES, filters: eventFilters(q, true), group_by: groupBy(shape) });
   return fillSlots(sql('costs/sums-rollup'), {
-    keys: keyList(shape, () => '', null),
-    rollup_keys: keyList(shape, (d) => dimensions[d].column, 'hour'),
-    rollup: rollupTables[rollup],
+    keys: keyed ? `${keyList(shape, column, null)} ${totalFlag(shape)}` : '',
+    daily_keys: keyList(shape, column, 'day'),
+    hourly_keys: keyList(shape, column, 'hour'),
+    daily: rollupTables[rollup].daily,
+    hourly: rollupTables[rollup].hourly,
     filters: eventFilters(q, false),
-    edges: rawSums(q, shape, edges),
-    group_by: groupBy(shape),
+    inner_group_by: groupBy(shape),
+    edges,
+    group_by: keyed ? groupingSets(shape) : '',
   });
 }
 
+/** Runs per group plus the total row (keyed shapes), or the one total row. */
 function runsQuery(q: CostQuery, shape: Shape): string {
   const arrayJoins: string[] = [];
   const filters: string[] = [];
@@ -116,24 +127,49 @@ function runsQuery(q: CostQuery, shape: Shape): string {
   }
   if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
   if (q.withRuns === false) filters.push('AND 0');
-  const column = (d: Dimension) => {
+  const keys = shape.groupBy.map((d) => {
     const run = dimensions[d].run;
-    return 'attribute' in run ? run.attribute : `g_${d}`;
-  };
-  const keys = shape.groupBy.map((d) => ('attribute' in dimensions[d].run ? `${column(d)} AS g_${d},` : `g_${d},`));
+    return 'attribute' in run ? `${run.attribute} AS g_${d},` : `g_${d},`;
+  });
   if (shape.granularity) keys.push(`${bucketExpression(shape.granularity, 'started_at')} AS bucket,`);
-  return fillSlots(sql('costs/runs'), { keys: keys.join(' '), array_join: arrayJoins.join(' '), filters: filters.join(' '), group_by: groupBy(shape) });
+  const keyed = aliases(shape).length > 0;
+  const one = (k: string, joins: string[], g: string, f: string[]) => fillSlots(sql('costs/runs'), { keys: k, array_join: joins.join(' '), filters: f.join(' '), group_by: g });
+  if (!keyed) return one('', [], '', filters);
+  // Attribute dimensions put each run in one group, so () of the same pass is the total. A run in
+  // several groups of an event-level set would be counted once per group: total in a second pass.
+  if (arrayJoins.length === 0) return one(`${keys.join(' ')} ${totalFlag(shape)}`, [], groupingSets(shape), filters);
+  const page = one(`${keys.join(' ')} toUInt8(0) AS is_total,`, arrayJoins, groupBy(shape), filters);
+  const totalFilters = filters.map((f) => f.replace(/^AND (g_\w+) IN (\{f_(\w+):Array\(String\)\})$/, (_, _g, p, d) => `AND hasAny(${(dimensions[d as Dimension].run as { set: string }).set}, ${p})`));
+  const total = one(`${aliases(shape).map((a) => `'' AS ${a},`).join(' ')} toUInt8(1) AS is_total,`, [], '', totalFilters);
+  return `${page}\nUNION ALL\n${total}`;
+}
+
+/** Tier bounds: whole UTC days (daily rollup), other whole hours (hourly), the rest raw. */
+function tiers(q: CostQuery, rollup: Rollup | undefined) {
+  const DAY = 24 * HOUR;
+  const wholeFrom = Math.min(Math.ceil(q.from / HOUR) * HOUR, q.to);
+  const wholeTo = Math.max(Math.floor(q.to / HOUR) * HOUR, wholeFrom);
+  // Days are UTC days: usable unless hours are bucketed, or local buckets would split a UTC day.
+  const dailyOk = rollup !== undefined && q.granularity !== 'hour' && (!q.granularity || utcAlignedZone(q.tz, q.from, q.to));
+  let dayFrom = Math.ceil(wholeFrom / DAY) * DAY;
+  let dayTo = Math.floor(wholeTo / DAY) * DAY;
+  if (!dailyOk || dayFrom >= dayTo) dayFrom = dayTo = wholeFrom;
+  return { wholeFrom, wholeTo, dayFrom, dayTo };
+}
+
+function utcAlignedZone(tz: string, from: number, to: number): boolean {
+  for (let t = from; t <= to; t += 7 * 86_400_000) if (zoneOffsetMs(tz, t) !== 0) return false;
+  return zoneOffsetMs(tz, to) === 0;
 }
 
 export function buildCostQuery(q: CostQuery, source: Source): { query: string; params: Record<string, unknown> } {
   const rollup = source === 'rollup' ? chooseRollup(q) : undefined;
   if (source === 'rollup' && !rollup) throw new Error('buildCostQuery: no rollup answers this query');
-  // Whole hours [whole_from, whole_to) come from the rollup, the rest of [from, to) from raw events.
-  const wholeFrom = Math.min(Math.ceil(q.from / HOUR) * HOUR, q.to);
-  const wholeTo = Math.max(Math.floor(q.to / HOUR) * HOUR, wholeFrom);
+  const t = tiers(q, rollup);
+  const second = (ms: number) => toClickHouseTime(ms).slice(0, 19);
   const params: Record<string, unknown> = {
-    from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), whole_from: toClickHouseTime(wholeFrom), whole_to: toClickHouseTime(wholeTo),
-    whole_from_hour: toClickHouseTime(wholeFrom).slice(0, 19), whole_to_hour: toClickHouseTime(wholeTo).slice(0, 19),
+    from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), whole_from: toClickHouseTime(t.wholeFrom), whole_to: toClickHouseTime(t.wholeTo),
+    hour_from: second(t.wholeFrom), hour_to: second(t.wholeTo), day_from: second(t.dayFrom), day_to: second(t.dayTo),
     tz: q.tz, limit: q.limit + 1, offset: q.offset,
   };
   for (const [d, values] of Object.entries(q.filters)) params[`f_${d}`] = values;
@@ -141,22 +177,17 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
   if (q.snapshot !== undefined) params.snapshot = toClickHouseTime(q.snapshot);
 
   const shape: Shape = { groupBy: q.groupBy, granularity: q.granularity };
-  const none: Shape = { groupBy: [] };
   const keyed = aliases(shape);
+  if (keyed.length === 0) {
+    return { query: fillSlots(sql('costs/agent-costs-total'), { sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape) }), params };
+  }
   const dir = q.order.toUpperCase();
   const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
-  const order = keyed.length ? [primary, ...keyed.map((k) => `${k} ASC`)] : [];
   const query = fillSlots(sql('costs/agent-costs'), {
-    keys: keyed.length ? keyed.join(', ') : "'' AS no_group",
-    blank_keys: keyed.length ? keyed.map((k) => `'' AS ${k}`).join(', ') : "'' AS no_group",
-    page_sums: sumsQuery(q, shape, rollup),
-    page_runs: runsQuery(q, shape),
-    join: keyed.length ? 'LEFT JOIN' : 'CROSS JOIN',
-    using: keyed.length ? `USING (${keyed.join(', ')})` : '',
-    order_by: order.length ? `ORDER BY ${order.join(', ')}` : '',
-    total_sums: sumsQuery(q, none, rollup),
-    total_runs: runsQuery(q, none),
-    outer_order: order.map((o) => `, ${o}`).join(''),
+    keys: keyed.join(', '),
+    order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
+    sums: sumsQuery(q, shape, rollup),
+    runs: runsQuery(q, shape),
   });
   return { query, params };
 }
@@ -192,7 +223,8 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
   const totals = all.find((r) => Number(r.is_total) === 1) ?? {};
   const data = all.filter((r) => Number(r.is_total) === 0);
   const grouped = q.groupBy.length > 0 || q.granularity !== undefined;
-  const pageRows = grouped ? data : data.slice(0, 1);
+  // Without groups the one row is the totals.
+  const pageRows = grouped ? data : [totals];
   const rows = pageRows.slice(0, q.limit).map((r) => {
     const group: Partial<Record<Dimension, string>> = {};
     for (const d of q.groupBy) group[d] = String(r[`g_${d}`]);
