@@ -4,15 +4,18 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { contractTransform } from './api-contract.js';
 import { isLoopback, loadApiKeys, registerAuth } from './auth.js';
 import { createEngine, type Engine } from './clickhouse.js';
 import { ConfigError, type Config } from './config.js';
-import { ApiError, registerErrorHandling } from './errors.js';
+import { answerFrameworkError, ApiError, registerErrorHandling } from './errors.js';
+import { registerBoundedJsonParser } from './json-body.js';
 import { EventIngestor } from './events/ingest.js';
 import { eventRoutes } from './events/routes.js';
 import { costRoutes } from './costs/routes.js';
 import { healthRoutes } from './health/routes.js';
+import { otlpRoutes } from './otlp/routes.js';
 import { Metrics, registerMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { quarantineRoutes } from './quarantine/routes.js';
@@ -26,6 +29,7 @@ import { chargebackRoutes } from './chargeback/routes.js';
 import type { AnomalyDimension } from './anomalies/detect.js';
 import { Guard } from './budgets/guard.js';
 import { guardrailRoutes } from './budgets/routes.js';
+import { insightRoutes } from './insights/routes.js';
 import { Budgets } from './budgets/service.js';
 import { Webhooks } from './webhooks/service.js';
 
@@ -56,6 +60,9 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
       redact: ['req.headers.authorization'],
     },
     bodyLimit: config.MAX_BODY_BYTES,
+    // Ids in paths may be as long as the event model allows (256); past that, a problem document.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: answerFrameworkError,
     // Per-request lines only at debug: at ingest rates they cost more than they tell.
     logController: new LogController({ disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace' }),
   }).withTypeProvider<ZodTypeProvider>();
@@ -88,6 +95,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.decorate('ingestor', new EventIngestor(engine.client, {
     admit: (e) => (taxonomy.admits(e.product_line_id!) ? undefined : { reason: 'unknown_product_line', message: `product_line_id: ${e.product_line_id} is not registered (taxonomy mode governed); register it, then replay` }),
     price: (row) => Object.assign(row, pricing.book.price(row)),
+    maxEventCostUsd: config.MAX_EVENT_COST_USD,
   }));
 
   const budgets = new Budgets(engine.client);
@@ -99,6 +107,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.decorate('guard', guard);
   app.ingestor.onCommitted((c) => {
     if (budgets.onRows(c.rows)) guard.soon();
+    app.metrics.observeCommitted(c.rows);
   });
   every(config.BUDGET_SYNC_MS, 'budget sync', () => budgets.sync());
   every(config.BUDGET_EVAL_INTERVAL_MS, 'guardrail evaluation', () => guard.evaluate({ anomalies: true }));
@@ -109,6 +118,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   }
 
   registerErrorHandling(app);
+  registerBoundedJsonParser(app, config.MAX_JSON_DEPTH);
   registerMetrics(app, app.metrics);
   registerAuth(app, keys);
   await app.register(rateLimit, {
@@ -132,14 +142,18 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
         version: '1.0.0',
         description: 'Cost attribution and chargeback for AI agents. Money is carried as decimal strings. Errors are application/problem+json with a machine-readable `reason`.',
       },
+      servers: [{ url: '/', description: 'the instance serving this document' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS' } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    // Zod schemas to JSON Schema, plus every operation's problem responses and their reasons.
+    transform: contractTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes);
+  // OTLP's standard path, outside /api/v1, so exporters need only the endpoint's base URL.
+  await app.register(otlpRoutes, { maxBatchEvents: config.MAX_BATCH_EVENTS });
   await app.register(async (api) => {
     await api.register(eventRoutes, { maxBatchEvents: config.MAX_BATCH_EVENTS });
     await api.register(quarantineRoutes);
@@ -149,6 +163,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(runRoutes);
     await api.register(chargebackRoutes);
     await api.register(guardrailRoutes);
+    await api.register(insightRoutes);
   }, { prefix: API_PREFIX });
   await app.ready();
   return app;

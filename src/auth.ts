@@ -19,6 +19,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Roles allowed on the route; `admin` is always allowed. Absent means a public route. */
     roles?: readonly Role[];
+    /**
+     * How the route treats keys scoped to product lines. `filtered`: the handler narrows every
+     * figure, id and name to the key's product lines; `none`: the answer holds no product-line
+     * data (the price book). Absent: scoped keys are refused with 403 forbidden_scope, so a new
+     * route cannot leak another product line by forgetting to filter (fail closed).
+     */
+    scope?: 'filtered' | 'none';
   }
 }
 
@@ -92,6 +99,9 @@ export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {
     request.principal = { role: key.role, id: key.id, productLines: key.productLines };
     if (key.role !== 'admin' && !allowed.includes(key.role)) {
       throw new ApiError(403, 'forbidden_role', `this route needs one of the roles: ${['admin', ...allowed].join(', ')}; the key has role ${key.role}`);
+    }
+    if (key.productLines && !request.routeOptions.config?.scope) {
+      throw new ApiError(403, 'forbidden_scope', 'this route covers every product line; a key scoped to product lines cannot use it');
     }
   });
 }

@@ -18,6 +18,12 @@ const envSchema = z.object({
   API_KEYS_FILE: z.string().optional(),
   MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_BATCH_EVENTS: int(1, 100_000).default(10_000),
+  // Hardening (docs/hardening.md): per-event money ceiling (≤ 10^12 so no Decimal(38,12) sum can
+  // overflow), JSON nesting depth of any body, and how much of an oversized body is read before 413.
+  MAX_EVENT_COST_USD: z.string().regex(/^[1-9]\d{0,11}(\.\d{1,12})?$/, 'must be a decimal amount between 1 and 999999999999.999999999999').default('1000000'),
+  MAX_SHARED_COST_USD: z.string().regex(/^[1-9]\d{0,12}(\.\d{1,2})?$/, 'must be a decimal amount between 1 and 9999999999999.99').default('1000000000'),
+  MAX_JSON_DEPTH: int(8, 256).default(64),
+  MAX_DRAIN_BYTES: int(0, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -38,6 +44,9 @@ const envSchema = z.object({
   CACHE_CLOSED_TTL_MS: int(0, 86_400_000).default(300_000),
   CACHE_MAX_ENTRIES: int(1, 1_000_000).default(5_000),
   CACHE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  // The organization running agent-ledger: the FOCUS billing account and invoice issuer of its statements.
+  FOCUS_BILLING_ACCOUNT_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits . _ : - (at most 64)').default('agent-ledger'),
+  FOCUS_BILLING_ACCOUNT_NAME: z.string().min(1).max(256).default('agent-ledger'),
 });
 
 export type Env = z.input<typeof envSchema>;

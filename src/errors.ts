@@ -1,8 +1,9 @@
 // Typed errors and the one error handler that turns every failure into application/problem+json
 // with a machine-readable `reason`. Nothing else in the app writes an error response.
 import { z } from 'zod';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { drainRequest } from './json-body.js';
 
 export const problemSchema = z
   .object({ type: z.string(), title: z.string(), status: z.number(), reason: z.string(), detail: z.string() })
@@ -22,7 +23,7 @@ export class ApiError extends Error {
 
 const titles: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
@@ -33,6 +34,8 @@ const fastifyCodes: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_content_length'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'empty_body'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
+  FST_ERR_BAD_URL: [400, 'bad_url'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long'],
   Z_DATA_ERROR: [400, 'invalid_gzip'],
   Z_BUF_ERROR: [400, 'invalid_gzip'],
 };
@@ -74,10 +77,23 @@ export function toProblem(err: FastifyError | ApiError | Error): { status: numbe
   };
 }
 
+/** Errors the router raises before any route or hook runs (a malformed URL, an over-long path parameter). */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toProblem(err);
+  void reply.code(status).type('application/problem+json').send(body);
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => {
+  const maxDrainBytes = app.hasDecorator('config') ? app.config.MAX_DRAIN_BYTES : 64 * 1024 * 1024;
+  app.setErrorHandler(async (err, request, reply) => {
     const { status, body } = toProblem(err as FastifyError);
     if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 413) {
+      // Answering while the client still uploads makes it see EPIPE, not the 413: read the rest
+      // (up to MAX_DRAIN_BYTES), then answer and close.
+      reply.header('connection', 'close');
+      await drainRequest(request.raw, maxDrainBytes);
+    }
     if (status === 429 && err instanceof ApiError && typeof err.extra.retry_after_seconds === 'number') {
       reply.header('retry-after', String(err.extra.retry_after_seconds));
     }

@@ -1,55 +1,119 @@
-// Prometheus text metrics for ingestion and HTTP; a handful of counters needs no library.
+// The service's own Prometheus metrics through prom-client: request latency per route, ClickHouse
+// call durations per query tag, ingest outcomes, batch sizes and lag, and the process metrics.
+// Labels are route templates, status codes and fixed query tags: never a key, a product line or a value.
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { fromClickHouseTime } from './clickhouse-time.js';
 import type { Receipt } from './events/ingest.js';
 
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 export class Metrics {
-  readonly #counters = new Map<string, number>();
-  readonly #sources: (() => string[])[] = [];
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'agent_ledger_http_request_duration_seconds', help: 'HTTP request latency by route template, method and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const, buckets: latencyBuckets, registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: 'agent_ledger_http_requests_total', help: 'HTTP responses by route template and status code.',
+    labelNames: ['route', 'code'] as const, registers: [this.registry],
+  });
+  readonly clickhouseDuration = new Histogram({
+    name: 'agent_ledger_clickhouse_query_duration_seconds', help: 'ClickHouse calls until the result is available, by kind (query, insert, command, exec), tag (log_comment or table) and outcome.',
+    labelNames: ['kind', 'tag', 'outcome'] as const, buckets: latencyBuckets, registers: [this.registry],
+  });
+  readonly events = new Counter({
+    name: 'agent_ledger_events_total', help: 'Posted events by outcome.', labelNames: ['status'] as const, registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'agent_ledger_ingest_batch_events', help: 'Items per posted batch (all outcomes).',
+    buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000], registers: [this.registry],
+  });
+  readonly ingestLag = new Histogram({
+    name: 'agent_ledger_ingest_lag_seconds', help: 'From an event\'s timestamp to its commit in the ledger (accepted events; corrections excluded).',
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 604800], registers: [this.registry],
+  });
 
-  addSource(source: () => string[]): void {
-    this.#sources.push(source);
-  }
-
-  inc(name: string, labels: Record<string, string>, by = 1): void {
-    const key = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}`;
-    this.#counters.set(key, (this.#counters.get(key) ?? 0) + by);
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
   }
 
   countIngest(r: Receipt): void {
-    for (const status of ['accepted', 'duplicates', 'quarantined', 'rejected'] as const) {
-      this.inc('agent_ledger_events_total', { status }, r[status]);
+    for (const status of ['accepted', 'duplicates', 'quarantined', 'rejected'] as const) this.events.inc({ status }, r[status]);
+    this.batchSize.observe(r.accepted + r.duplicates + r.quarantined + r.rejected);
+  }
+
+  /** Lag of each committed client event (correction rows carry old timestamps on purpose and are skipped). */
+  observeCommitted(rows: { timestamp: string; correction_id?: string }[], committedAt = Date.now()): void {
+    for (const row of rows) {
+      if (row.correction_id) continue;
+      const at = fromClickHouseTime(row.timestamp);
+      if (Number.isFinite(at)) this.ingestLag.observe(Math.max(0, (committedAt - at) / 1000));
     }
   }
 
-  render(): string {
-    const lines = [
-      '# HELP agent_ledger_events_total Posted events by outcome.',
-      '# TYPE agent_ledger_events_total counter',
-      '# HELP agent_ledger_http_requests_total HTTP responses by route and status code.',
-      '# TYPE agent_ledger_http_requests_total counter',
-    ];
-    for (const [key, value] of [...this.#counters].sort()) lines.push(`${key} ${value}`);
-    for (const source of this.#sources) lines.push(...source().sort());
-    const mem = process.memoryUsage();
-    lines.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
-    return `${lines.join('\n')}\n`;
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }
 
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
-  // Counted per route and code in a plain map; label strings are built only when scraped.
-  const byRoute = new Map<string, Map<number, number>>();
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unknown';
-    let codes = byRoute.get(route);
-    if (!codes) byRoute.set(route, (codes = new Map()));
-    codes.set(reply.statusCode, (codes.get(reply.statusCode) ?? 0) + 1);
-  });
-  metrics.addSource(() => {
-    const lines: string[] = [];
-    for (const [route, codes] of byRoute) {
-      for (const [code, n] of codes) lines.push(`agent_ledger_http_requests_total{route="${route.replace(/["\\\n]/g, '_')}",code="${code}"} ${n}`);
+type Observer = (kind: string, tag: string, outcome: 'ok' | 'error', seconds: number) => void;
+const observersKey = Symbol.for('agent-ledger.clickhouse-observers');
+type Instrumented = ClickHouseClient & { [observersKey]?: Set<Observer> };
+
+/** The query's tag: its log_comment (every file in sql/ sets one), the insert's table, or "untagged". */
+export function queryTag(kind: string, params: { query?: string; table?: string; clickhouse_settings?: { log_comment?: string } }): string {
+  if (params.clickhouse_settings?.log_comment) return params.clickhouse_settings.log_comment;
+  if (kind === 'insert' && params.table) return params.table;
+  const m = params.query ? /log_comment\s*=\s*'([\w.:-]{1,64})'/.exec(params.query) : null;
+  return m?.[1] ?? 'untagged';
+}
+
+/**
+ * Time every call of the client. The wrapper is installed once per client (an engine may be shared
+ * by several app instances in tests) and reports to every registered observer.
+ */
+export function instrumentClient(client: ClickHouseClient, observer: Observer): () => void {
+  const c = client as Instrumented;
+  if (!c[observersKey]) {
+    const observers = new Set<Observer>();
+    c[observersKey] = observers;
+    for (const kind of ['query', 'insert', 'command', 'exec'] as const) {
+      const original = (client[kind] as (p: unknown) => Promise<unknown>).bind(client);
+      (client as unknown as Record<string, unknown>)[kind] = async (params: Parameters<typeof queryTag>[1]) => {
+        const started = process.hrtime.bigint();
+        const report = (outcome: 'ok' | 'error') => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const tag = queryTag(kind, params);
+          for (const o of observers) o(kind, tag, outcome, seconds);
+        };
+        try {
+          const result = await original(params);
+          report('ok');
+          return result;
+        } catch (err) {
+          report('error');
+          throw err;
+        }
+      };
     }
-    return lines;
+  }
+  c[observersKey]!.add(observer);
+  return () => c[observersKey]!.delete(observer);
+}
+
+export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    // Unmatched URLs share one label so scanners cannot blow up the series count.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpRequests.inc({ route, code: String(reply.statusCode) });
   });
+  const stop = instrumentClient(app.engine.client, (kind, tag, outcome, seconds) => metrics.clickhouseDuration.observe({ kind, tag, outcome }, seconds));
+  app.addHook('onClose', async () => stop());
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDecimals, buildTestApp, makeEvent, post, rows, type TestApp } from './helper.js';
+import { FOCUS_COLUMNS as FOCUS_COLUMNS_BY_VERSION } from '../src/chargeback/focus.js';
 
 let t: TestApp;
 const KEYS = 'admin:adm,export:exp,export:scopedexp:support,read:rd,read:scoped:support,ingest:ing';
@@ -25,12 +26,8 @@ const ingest = async (events: Record<string, unknown>[]) => {
   return res.json();
 };
 
-const FOCUS_COLUMNS = [
-  'BillingPeriodStart', 'BillingPeriodEnd', 'ChargePeriodStart', 'ChargePeriodEnd', 'ChargeCategory', 'ChargeClass', 'BilledCost', 'EffectiveCost',
-  'ListCost', 'ContractedCost', 'BillingCurrency', 'ServiceProviderName', 'ServiceName', 'ServiceCategory', 'SkuId', 'ConsumedQuantity', 'ConsumedUnit',
-  'PricingQuantity', 'PricingUnit', 'Tags', 'x_ProductLine', 'x_CostCenter', 'x_Owner', 'x_Environment', 'x_Agent', 'x_BillingMode', 'x_AllocationMethod',
-  'x_SharedCostId', 'x_EventCount',
-];
+// The FOCUS 1.3 columns (the default version); test/focus-export.test.ts checks both versions rule by rule.
+const FOCUS_COLUMNS = FOCUS_COLUMNS_BY_VERSION['1.3'];
 
 describe('weekly chargeback', () => {
   const march = [
@@ -95,8 +92,8 @@ describe('monthly export', () => {
     const body = res.json();
     expect(body.totals).toMatchObject({ effective_cost_usd: aprilTotal, billed_cost_usd: aprilTotal, allocated_shared_usd: '0', corrections_usd: '0' });
     expect(Object.keys(body.rows[0])).toEqual(FOCUS_COLUMNS);
-    expect(body.rows[0]).toMatchObject({ BillingPeriodStart: '2026-04-01T00:00:00.000Z', BillingPeriodEnd: '2026-05-01T00:00:00.000Z', ChargeCategory: 'Usage', ChargeClass: null, BillingCurrency: 'USD', ServiceCategory: 'AI and Machine Learning', ServiceName: 'LLM inference', ConsumedUnit: 'Tokens' });
-    const centers = new Map(body.rows.map((r: { x_ProductLine: string; x_CostCenter: string }) => [r.x_ProductLine, r.x_CostCenter]));
+    expect(body.rows[0]).toMatchObject({ BillingPeriodStart: '2026-04-01T00:00:00Z', BillingPeriodEnd: '2026-05-01T00:00:00Z', ChargeCategory: 'Usage', ChargeClass: null, BillingCurrency: 'USD', ServiceCategory: 'AI and Machine Learning', ServiceSubcategory: 'Generative AI', ServiceName: 'LLM inference', ConsumedUnit: 'Tokens', PricingUnit: 'USD', x_CostSource: 'reported' });
+    const centers = new Map(body.rows.map((r: { SubAccountId: string; x_CostCenter: string }) => [r.SubAccountId, r.x_CostCenter]));
     expect(centers.get('ex-a')).toBe('CC-A');
     expect(centers.get('ex-b')).toBe('unassigned');
     expect(addDecimals(body.rows.map((r: { EffectiveCost: string }) => r.EffectiveCost))).toBe(aprilTotal);
@@ -121,8 +118,8 @@ describe('monthly export', () => {
     writeFileSync(file, parquet.rawPayload);
     const types = await rows<{ name: string; type: string }>(t.app, `DESCRIBE file('${file}', Parquet)`);
     expect(types.map((c) => c.name)).toEqual(FOCUS_COLUMNS);
-    expect(types.find((c) => c.name === 'EffectiveCost')!.type).toMatch(/Decimal\(38, 12\)/);
-    expect(types.find((c) => c.name === 'ChargePeriodStart')!.type).toMatch(/DateTime64\(3/);
+    expect(types.find((c) => c.name === 'EffectiveCost')!.type).toMatch(/Decimal\(38, 18\)/);
+    expect(types.find((c) => c.name === 'ChargePeriodStart')!.type).toMatch(/DateTime/);
     const [sum] = await rows<{ n: number; total: string }>(t.app, `SELECT count() AS n, toString(sum(EffectiveCost)) AS total FROM file('${file}', Parquet)`);
     expect(sum).toEqual({ n: json.rows.length, total: json.totals.effective_cost_usd });
   });
@@ -135,7 +132,7 @@ describe('monthly export', () => {
     let n = 0;
     for (;;) {
       for (const r of page.rows) {
-        const key = [r.ChargePeriodStart, r.x_ProductLine, r.x_Environment, r.SkuId, r.x_Agent, r.ChargeClass, r.x_SharedCostId].join('|');
+        const key = JSON.stringify(r);
         expect(seen.has(key)).toBe(false);
         seen.add(key);
         costs.push(r.EffectiveCost);
@@ -199,8 +196,8 @@ describe('shared-cost allocation', () => {
     const body = (await get('/api/v1/exports/chargeback?month=2026-05&format=json&limit=10000')).json();
     const allocated = body.rows.filter((r: { x_SharedCostId: string }) => r.x_SharedCostId);
     expect(allocated.length).toBe(3 + 7 + 7 + 2 + 3);
-    expect(allocated[0]).toMatchObject({ ChargeCategory: 'Usage', ConsumedUnit: 'Share' });
-    expect(new Set(allocated.map((r: { x_AllocationMethod: string }) => r.x_AllocationMethod))).toEqual(new Set(['even', 'proportional', 'fixed']));
+    expect(allocated[0]).toMatchObject({ ChargeCategory: 'Usage', ConsumedUnit: 'Share', PricingUnit: 'USD', ListUnitPrice: '1' });
+    expect(new Set(allocated.map((r: { AllocatedMethodId: string }) => r.AllocatedMethodId.split(':')[0]))).toEqual(new Set(['even', 'proportional', 'fixed']));
     expect(body.totals.allocated_shared_usd).toBe('161.01');
     const rec = (await get('/api/v1/reconciliation?month=2026-05', 'rd')).json();
     expect(rec).toMatchObject({ shared_costs_usd: '161.01', allocated_shared_usd: '161.01', reconciled: true });
@@ -251,7 +248,7 @@ describe('month close and late events', () => {
 
     const feb = (await get('/api/v1/exports/chargeback?month=2026-02&format=json&limit=10000')).json();
     const corrections = feb.rows.filter((r: { ChargeClass: string | null }) => r.ChargeClass === 'Correction');
-    expect(corrections).toEqual([expect.objectContaining({ x_ProductLine: 'close-a', EffectiveCost: '7.5', ChargePeriodStart: '2026-01-15T00:00:00.000Z', BillingPeriodStart: '2026-02-01T00:00:00.000Z' })]);
+    expect(corrections).toEqual([expect.objectContaining({ SubAccountId: 'close-a', EffectiveCost: '7.5', ChargePeriodStart: '2026-01-15T00:00:00Z', BillingPeriodStart: '2026-02-01T00:00:00Z' })]);
     expect(feb.totals.corrections_usd).toBe('7.5');
 
     const jan = (await get('/api/v1/reconciliation?month=2026-01', 'rd')).json();
@@ -278,7 +275,7 @@ describe('showback', () => {
     const all = (await get('/api/v1/exports/chargeback?month=2026-06&format=json')).json();
     expect(all.totals).toMatchObject({ effective_cost_usd: '5.5', billed_cost_usd: '1.3' });
     const showback = (await get('/api/v1/exports/chargeback?month=2026-06&format=json&billing_mode=showback')).json();
-    expect(showback.rows).toEqual([expect.objectContaining({ x_ProductLine: 'sb-research', x_BillingMode: 'showback', EffectiveCost: '4.2', BilledCost: '0', x_CostCenter: 'CC-R' })]);
+    expect(showback.rows).toEqual([expect.objectContaining({ SubAccountId: 'sb-research', x_BillingMode: 'showback', EffectiveCost: '4.2', BilledCost: '0', x_CostCenter: 'CC-R' })]);
   });
 });
 

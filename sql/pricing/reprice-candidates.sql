@@ -39,7 +39,8 @@ SELECT
     anyIf(retry_of, record_type = 'event') AS retry_of,
     anyIf(attributes, record_type = 'event') AS attributes,
     toString(sum(cost_usd)) AS net_cost,
-    toString(sum(list_cost_usd)) AS net_list_cost
+    toString(sum(list_cost_usd)) AS net_list_cost,
+    countIf(record_type = 'reversal') AS corrections
 FROM cost_events
 WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
   AND ({provider:String} = '' OR provider = {provider:String})

@@ -35,16 +35,16 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/budgets', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], summary: 'Create a budget (admin)', body: budgetBody },
+    schema: { tags: ['budgets'], operationId: 'createBudget', successStatus: 201, summary: 'Create a budget (admin)', body: budgetBody },
   }, async (request, reply) => reply.code(201).send(await budgets.save(request.body as BudgetInput)));
 
-  app.get('/budgets', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'List budgets' } }, async (request) => ({
+  app.get('/budgets', { config: { roles: ['read', 'ingest'], scope: 'filtered' }, schema: { tags: ['budgets'], operationId: 'listBudgets', summary: 'List budgets' } }, async (request) => ({
     budgets: budgets.list().filter((b) => visible(request.principal, b)),
   }));
 
   app.get('/budgets/status', {
-    config: { roles: ['read'] },
-    schema: { tags: ['budgets'], summary: 'Spend, percentage, month-end projection and projected exhaustion day per budget', querystring: z.strictObject({ at: instant }) },
+    config: { roles: ['read'], scope: 'filtered' },
+    schema: { tags: ['budgets'], operationId: 'getBudgetStatus', summary: 'Spend, percentage, month-end projection and projected exhaustion day per budget', querystring: z.strictObject({ at: instant }) },
   }, async (request) => {
     const at = request.query.at ? Date.parse(request.query.at) : Date.now();
     const shown = budgets.all().filter((b) => visible(request.principal, b));
@@ -52,9 +52,9 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/budgets/check', {
-    config: { roles: ['ingest', 'read'] },
+    config: { roles: ['ingest', 'read'], scope: 'filtered' },
     schema: {
-      tags: ['budgets'],
+      tags: ['budgets'], operationId: 'checkBudget',
       summary: 'Pre-flight check before starting work: may it run?',
       description: 'The flat attributes of the work about to start. A budget applies when every dimension of its scope is present with the same value (run budgets also need run_id). An exhausted block budget denies; alert budgets never deny.',
       body: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).refine((b) => Object.keys(b).length <= 64, 'at most 64 attributes'),
@@ -71,7 +71,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     return budgets.check(attrs, estimate ? toUnits(estimate) : 0n, scoped);
   });
 
-  app.get('/budgets/:id', { config: { roles: ['read', 'ingest'] }, schema: { tags: ['budgets'], summary: 'One budget', params: z.object({ id: z.string().max(64) }) } }, async (request) => {
+  app.get('/budgets/:id', { config: { roles: ['read', 'ingest'], scope: 'filtered' }, schema: { tags: ['budgets'], operationId: 'getBudget', problems: { 404: ['unknown_budget'] }, summary: 'One budget', params: z.object({ id: z.string().max(64) }) } }, async (request) => {
     const b = budgets.get(request.params.id);
     if (!b || !visible(request.principal, b)) throw notFound(request.params.id);
     return b;
@@ -79,7 +79,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.put('/budgets/:id', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], summary: 'Replace a budget (admin)', params: z.object({ id: z.string().max(64) }), body: budgetBody },
+    schema: { tags: ['budgets'], operationId: 'replaceBudget', problems: { 404: ['unknown_budget'] }, summary: 'Replace a budget (admin)', params: z.object({ id: z.string().max(64) }), body: budgetBody },
   }, async (request) => {
     if (!budgets.get(request.params.id)) throw notFound(request.params.id);
     return budgets.save(request.body as BudgetInput, request.params.id);
@@ -87,7 +87,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete('/budgets/:id', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], summary: 'Delete a budget (admin)', params: z.object({ id: z.string().max(64) }) },
+    schema: { tags: ['budgets'], operationId: 'deleteBudget', problems: { 404: ['unknown_budget'] }, summary: 'Delete a budget (admin)', params: z.object({ id: z.string().max(64) }) },
   }, async (request, reply) => {
     const b = budgets.get(request.params.id);
     if (!b) throw notFound(request.params.id);
@@ -98,7 +98,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/webhooks', {
     config: { roles: [] },
     schema: {
-      tags: ['webhooks'],
+      tags: ['webhooks'], operationId: 'createWebhook', successStatus: 201, problems: { 400: ['webhook_url_forbidden'] },
       summary: 'Register a webhook (admin); loopback and private addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true',
       body: z.strictObject({ url: z.string().min(1).max(2048), secret: z.string().min(16, 'at least 16 characters').max(256) }),
     },
@@ -108,16 +108,16 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     return reply.code(201).send(created);
   });
 
-  app.get('/webhooks', { config: { roles: [] }, schema: { tags: ['webhooks'], summary: 'Registered webhooks (secrets are never returned)' } }, async () => ({ webhooks: webhooks.list() }));
+  app.get('/webhooks', { config: { roles: [] }, schema: { tags: ['webhooks'], operationId: 'listWebhooks', summary: 'Registered webhooks (secrets are never returned)' } }, async () => ({ webhooks: webhooks.list() }));
 
-  app.delete('/webhooks/:id', { config: { roles: [] }, schema: { tags: ['webhooks'], summary: 'Remove a webhook', params: z.object({ id: z.string().max(64) }) } }, async (request, reply) => {
+  app.delete('/webhooks/:id', { config: { roles: [] }, schema: { tags: ['webhooks'], operationId: 'deleteWebhook', problems: { 404: ['unknown_webhook'] }, summary: 'Remove a webhook', params: z.object({ id: z.string().max(64) }) } }, async (request, reply) => {
     if (!(await webhooks.remove(request.params.id))) throw new ApiError(404, 'unknown_webhook', `no webhook ${request.params.id}`);
     return reply.code(204).send();
   });
 
   app.get('/webhooks/deliveries', {
     config: { roles: [] },
-    schema: { tags: ['webhooks'], summary: 'Every delivery attempt and its outcome', querystring: z.strictObject({ webhook_id: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }) },
+    schema: { tags: ['webhooks'], operationId: 'listWebhookDeliveries', summary: 'Every delivery attempt and its outcome', querystring: z.strictObject({ webhook_id: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }) },
   }, async (request) => ({
     deliveries: await (await app.engine.client.query({
       query: `SELECT d.notification_id AS notification_id, n.type AS type, d.webhook_id AS webhook_id, d.attempt AS attempt, d.outcome AS outcome,
@@ -130,15 +130,15 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     })).json(),
   }));
 
-  app.get('/notifications', { config: { roles: ['read'] }, schema: { tags: ['webhooks'], summary: 'Notifications raised (budget thresholds, exhaustion, anomalies)' }, preHandler: async (request) => unscopedOnly(request.principal) }, async () => ({
+  app.get('/notifications', { config: { roles: ['read'] }, schema: { tags: ['webhooks'], operationId: 'listNotifications', summary: 'Notifications raised (budget thresholds, exhaustion, anomalies)' }, preHandler: async (request) => unscopedOnly(request.principal) }, async () => ({
     notifications: (await (await app.engine.client.query({ query: 'SELECT id, type, payload, toString(created_at) AS created_at FROM notifications FINAL ORDER BY created_at DESC LIMIT 1000', format: 'JSONEachRow' })).json<{ payload: string }>())
       .map((n) => ({ ...n, payload: JSON.parse(n.payload) })),
   }));
 
   app.get('/anomalies', {
-    config: { roles: ['read'] },
+    config: { roles: ['read'], scope: 'filtered' },
     schema: {
-      tags: ['anomalies'],
+      tags: ['anomalies'], operationId: 'listAnomalies',
       summary: 'Hourly cost per value against its 7-day baseline for the same hour',
       querystring: z.strictObject({
         dimension, window: z.string().max(8).default('24h'), at: instant,
@@ -156,8 +156,8 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/reports/top-spenders', {
-    config: { roles: ['read'] },
-    schema: { tags: ['anomalies'], summary: 'Top spenders of a dimension in a window (daily digest)', querystring: z.strictObject({ dimension, window: z.string().max(8).default('24h'), limit: z.coerce.number().int().min(1).max(1000).default(10), at: instant }) },
+    config: { roles: ['read'], scope: 'filtered' },
+    schema: { tags: ['anomalies'], operationId: 'getTopSpenders', summary: 'Top spenders of a dimension in a window (daily digest)', querystring: z.strictObject({ dimension, window: z.string().max(8).default('24h'), limit: z.coerce.number().int().min(1).max(1000).default(10), at: instant }) },
   }, async (request) => {
     const q = request.query;
     const to = q.at ? Date.parse(q.at) : Date.now();
@@ -166,7 +166,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/guardrails/evaluate', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], summary: 'Evaluate budgets and anomalies now (admin; also runs on an interval)', body: z.strictObject({ anomalies: z.boolean().default(true), at: instant }).optional() },
+    schema: { tags: ['budgets'], operationId: 'evaluateGuardrails', summary: 'Evaluate budgets and anomalies now (admin; also runs on an interval)', body: z.strictObject({ anomalies: z.boolean().default(true), at: instant }).optional() },
   }, async (request) => {
     await budgets.sync();
     await guard.evaluate({ anomalies: request.body?.anomalies ?? true, at: request.body?.at ? Date.parse(request.body.at) : undefined });

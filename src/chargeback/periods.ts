@@ -3,6 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ApiError } from '../errors.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
+import { sql } from '../sql.js';
 
 export type Month = { label: string; start: number; end: number; date: string };
 export type Period = { month: string; status: 'closed'; closed_at: string; rows: number; effective_cost_usd: string; billed_cost_usd: string; list_cost_usd: string; content_hash: string };
@@ -42,4 +43,33 @@ export function lateSources(m: Month, periods: Map<string, Period>) {
     closed.push(periods.get(x.label)!.closed_at);
   }
   return { late_starts: starts, late_ends: ends, late_closed: closed };
+}
+
+type StatementTotals = { month: string; rows: number; effective_cost_usd: string; billed_cost_usd: string };
+
+/**
+ * Months with data or a statement. A key scoped to product lines sees its own lines' ledger and
+ * statement totals only; the statement hash (a fingerprint of every line's rows) is left out.
+ */
+export async function listPeriods(client: ClickHouseClient, scope: string[] | undefined) {
+  const [periods, months, scopedStatements] = await Promise.all([
+    loadPeriods(client),
+    client.query({ query: sql('chargeback/period-ledger'), query_params: { scoped: scope ? 1 : 0, scope: scope ?? [] }, format: 'JSONEachRow' })
+      .then((rs) => rs.json<{ month: string; cost_usd: string; events: number }>()),
+    scope
+      ? client.query({ query: sql('chargeback/period-statement-scoped'), query_params: { scope }, format: 'JSONEachRow' }).then((rs) => rs.json<StatementTotals>())
+      : Promise.resolve([]),
+  ]);
+  const labels = new Set([...months.map((r) => r.month.slice(0, 7)), ...periods.keys()]);
+  return {
+    periods: [...labels].sort().map((label) => {
+      const live = months.find((r) => r.month.startsWith(label));
+      const closed = periods.get(label);
+      if (!closed) return { month: label, status: 'open', ledger_cost_usd: live?.cost_usd ?? '0', events: live?.events ?? 0 };
+      const common = { month: label, status: 'closed', closed_at: closed.closed_at, ledger_cost_usd: live?.cost_usd ?? '0' };
+      if (!scope) return { ...common, rows: Number(closed.rows), effective_cost_usd: closed.effective_cost_usd, billed_cost_usd: closed.billed_cost_usd, content_hash: closed.content_hash };
+      const own = scopedStatements.find((r) => r.month.startsWith(label));
+      return { ...common, rows: Number(own?.rows ?? 0), effective_cost_usd: own?.effective_cost_usd ?? '0', billed_cost_usd: own?.billed_cost_usd ?? '0' };
+    }),
+  };
 }

@@ -15,7 +15,8 @@ export async function reconcile(app: FastifyInstance, m: Month) {
   const periods = await loadPeriods(app.engine.client);
   const snapshot = app.ingestor.watermark();
   const window = { from: toClickHouseTime(m.start), to: toClickHouseTime(m.end), snapshot: toClickHouseTime(snapshot), month: m.date };
-  const source = monthSource(m, periods, snapshot);
+  // A legacy-closed month reconciles against its legacy statement; every other month against FOCUS rows.
+  const source = await monthSource(app, m, snapshot, undefined, periods);
   const all = { environment: 'all', billing_mode: '' };
   const [raw, weekly, exported, shared, late] = await Promise.all([
     scalar(app, "SELECT toString(sum(cost_usd)) AS v FROM cost_events WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} AND received_at <= {snapshot:DateTime64(3, 'UTC')}", window),

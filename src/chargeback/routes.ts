@@ -2,32 +2,28 @@
 // periods and reconciliation.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
-import { hashOf, normalizedKey } from '../costs/params.js';
 import { windowBounds } from '../budgets/windows.js';
 import { text } from '../events/schema.js';
 import { sql } from '../sql.js';
-import { exportTotals, monthSource, pageQuery, closeMonth } from './export.js';
-import { loadPeriods, parseMonth } from './periods.js';
+import { exportMonth, exportQuery } from './export-route.js';
+import { closeMonth, reissueMonth } from './statements.js';
+import { listPeriods, parseMonth } from './periods.js';
 import { reconcile } from './reconcile.js';
 import { getAllocation, recordSharedCost } from './shared-costs.js';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 const environment = z.enum(['production', 'staging', 'development']);
 const plList = z.string().max(4096).optional().describe('comma list of product lines');
-const formats = { csv: 'CSVWithNames', parquet: 'Parquet', ndjson: 'JSONEachRow', json: 'JSONEachRow' } as const;
-const contentTypes = { csv: 'text/csv; charset=utf-8', parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json; charset=utf-8' } as const;
-const cursorSchema = z.object({ v: z.literal(1), h: z.string(), s: z.number(), o: z.number().int().min(0) });
 const mondayOf = (ms: number) => new Date(windowBounds('week', ms).start).toISOString().slice(0, 10);
 
 export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
   const { client } = app.engine;
 
   app.get('/chargeback/weekly', {
-    config: { roles: ['read', 'export'] },
+    config: { roles: ['read', 'export'], scope: 'filtered' },
     schema: {
-      tags: ['chargeback'],
+      tags: ['chargeback'], operationId: 'getWeeklyChargeback',
       summary: 'Weekly chargeback per product line and environment (ISO weeks, Monday start, UTC), from a materialized view',
       querystring: z.strictObject({
         from: day.optional().describe('weeks whose Monday is on or after this day; default: 12 weeks ago'),
@@ -62,54 +58,17 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/exports/chargeback', {
     config: { roles: ['export'] },
     schema: {
-      tags: ['chargeback'],
-      summary: 'Monthly FOCUS-aligned chargeback export, cursor-paginated over a stable snapshot',
-      description: 'CSV and Parquet come straight from ClickHouse output formats; the next page is in `X-Next-Cursor` and `Link`, totals over all pages in `X-Total-*` headers (and `totals` in JSON). A closed month returns its frozen statement.',
-      querystring: z.strictObject({
-        month: z.string().max(7).describe('YYYY-MM'),
-        format: z.enum(['csv', 'parquet', 'ndjson', 'json']).default('json'),
-        environment: z.enum(['production', 'staging', 'development', 'all']).default('all'),
-        billing_mode: z.enum(['chargeback', 'showback']).optional().describe('showback: the showback-only report'),
-        limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
-        cursor: z.string().max(512).optional(),
-      }),
+      tags: ['chargeback'], operationId: 'exportChargeback', produces: ['application/json', 'application/x-ndjson', 'text/csv', 'application/vnd.apache.parquet'], problems: { 400: ['cursor_mismatch'], 409: ['statement_not_reissued'] },
+      summary: 'Monthly FOCUS 1.2 / 1.3 chargeback export, cursor-paginated over a stable snapshot, or the whole month as one streamed file',
+      description: 'CSV and Parquet come straight from ClickHouse output formats; the FOCUS version is in `X-Focus-Version`; the next page is in `X-Next-Cursor` and `Link` (a cursor is bound to the month, format, version and filters), totals over all pages in `X-Total-*` headers (and `totals` in JSON). `whole_month=true` streams every row in one file; for a closed month its SHA-256 is in `X-Content-SHA256` and equals `sha256sum` of the download. A closed month returns its frozen statement.',
+      querystring: exportQuery,
     },
-  }, async (request, reply) => {
-    if (request.principal?.productLines) throw new ApiError(403, 'forbidden_scope', 'the finance export covers every product line; a scoped key cannot read it');
-    const q = request.query;
-    const m = parseMonth(q.month);
-    const scope = { environment: q.environment, billing_mode: q.billing_mode ?? '' };
-    const hash = hashOf(normalizedKey({ month: m.label, ...scope, limit: q.limit }));
-    const c = q.cursor ? decodeCursor(q.cursor, cursorSchema) : undefined;
-    if (c && c.h !== hash) throw new ApiError(400, 'cursor_mismatch', 'cursor: it belongs to an export with other parameters');
-    const snapshot = c?.s ?? app.ingestor.watermark();
-    const offset = c?.o ?? 0;
-    const source = monthSource(m, await loadPeriods(client), snapshot);
-    const totals = await exportTotals(app, source, scope);
-    const next = offset + q.limit < totals.rows ? encodeCursor({ v: 1, h: hash, s: snapshot, o: offset + q.limit }) : null;
-    reply.header('x-total-rows', String(totals.rows)).header('x-total-effective-cost', totals.effective_cost_usd)
-      .header('x-total-billed-cost', totals.billed_cost_usd).header('x-total-list-cost', totals.list_cost_usd)
-      .header('x-period-status', source.closed ? 'closed' : 'open');
-    if (next) {
-      const url = new URL(request.url, 'http://ledger.invalid');
-      url.searchParams.set('cursor', next);
-      reply.header('x-next-cursor', next).header('link', `<${url.pathname}${url.search}>; rel="next"`);
-    }
-    const page = pageQuery(source, scope, q.limit, offset);
-    if (q.format === 'json') {
-      const rows = await (await client.query({ ...page, format: 'JSONEachRow' })).json<Record<string, unknown>>();
-      return reply.type(contentTypes.json).send({ month: m.label, status: source.closed ? 'closed' : 'open', totals, rows, next_cursor: next });
-    }
-    const result = await client.exec({ query: `${page.query} FORMAT ${formats[q.format]}`, query_params: page.query_params });
-    if (q.format !== 'parquet') reply.header('content-disposition', `attachment; filename="chargeback-${m.label}.${q.format}"`);
-    else reply.header('content-disposition', `attachment; filename="chargeback-${m.label}.parquet"`);
-    return reply.type(contentTypes[q.format]).send(result.stream);
-  });
+  }, async (request, reply) => exportMonth(app, request, reply));
 
   app.post('/shared-costs', {
     config: { roles: [] },
     schema: {
-      tags: ['chargeback'],
+      tags: ['chargeback'], operationId: 'recordSharedCost', successStatus: 201, problems: { 400: ['cost_out_of_range'], 409: ['period_closed', 'shared_cost_exists'], 422: ['no_allocation_basis'] },
       summary: 'Record a shared cost for a month and allocate it to product lines (admin)',
       body: z.strictObject({
         month: z.string().max(7),
@@ -131,37 +90,30 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/shared-costs/:id/allocation', {
     config: { roles: ['read', 'export'] },
-    schema: { tags: ['chargeback'], summary: 'A shared cost and its stored allocation (weights, shares, amounts)', params: z.object({ id: z.string().max(64) }) },
+    schema: { tags: ['chargeback'], operationId: 'getSharedCostAllocation', problems: { 404: ['unknown_shared_cost'] }, summary: 'A shared cost and its stored allocation (weights, shares, amounts)', params: z.object({ id: z.string().max(64) }) },
   }, async (request) => getAllocation(app, request.params.id));
 
   app.post('/periods/:month/close', {
     config: { roles: [] },
-    schema: { tags: ['chargeback'], summary: 'Close a month (admin): freeze its statement with totals and a content hash', params: z.object({ month: z.string().max(7) }) },
+    schema: { tags: ['chargeback'], operationId: 'closePeriod', successStatus: 201, problems: { 409: ['period_closed', 'period_not_ended'] }, summary: 'Close a month (admin): freeze its statement with totals and a content hash', params: z.object({ month: z.string().max(7) }) },
   }, async (request, reply) => reply.code(201).send(await closeMonth(app, parseMonth(request.params.month))));
 
+  app.post('/periods/:month/reissue', {
+    config: { roles: [] },
+    schema: {
+      tags: ['chargeback'], operationId: 'reissuePeriod', successStatus: 201, problems: { 409: ['period_open', 'statement_current', 'reissue_mismatch'] },
+      summary: 'Re-issue a month closed before FOCUS statements existed (admin): the same ledger rows as a FOCUS 1.2 / 1.3 statement with its own hashes; the legacy statement and hash stay',
+      params: z.object({ month: z.string().max(7) }),
+    },
+  }, async (request, reply) => reply.code(201).send(await reissueMonth(app, parseMonth(request.params.month))));
+
   app.get('/periods', {
-    config: { roles: ['read', 'export'] },
-    schema: { tags: ['chargeback'], summary: 'Months with data or a statement: status and totals' },
-  }, async () => {
-    const periods = await loadPeriods(client);
-    const months = await (await client.query({
-      query: "SELECT toString(toStartOfMonth(timestamp)) AS month, toString(sum(cost_usd)) AS cost_usd, countIf(record_type = 'event') AS events FROM cost_events GROUP BY month ORDER BY month SETTINGS prefer_column_name_to_alias = 0",
-      format: 'JSONEachRow',
-    })).json<{ month: string; cost_usd: string; events: number }>();
-    const labels = new Set([...months.map((r) => r.month.slice(0, 7)), ...periods.keys()]);
-    return {
-      periods: [...labels].sort().map((label) => {
-        const live = months.find((r) => r.month.startsWith(label));
-        const closed = periods.get(label);
-        return closed
-          ? { month: label, status: 'closed', closed_at: closed.closed_at, rows: Number(closed.rows), effective_cost_usd: closed.effective_cost_usd, billed_cost_usd: closed.billed_cost_usd, content_hash: closed.content_hash, ledger_cost_usd: live?.cost_usd ?? '0' }
-          : { month: label, status: 'open', ledger_cost_usd: live?.cost_usd ?? '0', events: live?.events ?? 0 };
-      }),
-    };
-  });
+    config: { roles: ['read', 'export'], scope: 'filtered' },
+    schema: { tags: ['chargeback'], operationId: 'listPeriods', summary: 'Months with data or a statement: status and totals' },
+  }, async (request) => listPeriods(client, request.principal?.productLines));
 
   app.get('/reconciliation', {
     config: { roles: ['read', 'export'] },
-    schema: { tags: ['chargeback'], summary: 'Raw ledger vs weekly view vs export vs allocations for a month, to the last decimal', querystring: z.strictObject({ month: z.string().max(7).describe('YYYY-MM') }) },
+    schema: { tags: ['chargeback'], operationId: 'getReconciliation', summary: 'Raw ledger vs weekly view vs export vs allocations for a month, to the last decimal', querystring: z.strictObject({ month: z.string().max(7).describe('YYYY-MM') }) },
   }, async (request) => reconcile(app, parseMonth(request.query.month)));
 };

@@ -2,8 +2,12 @@
 // product lines for a month: proportional to a usage basis, evenly, or by fixed weights. Weights
 // are computed over the whole month when the cost is recorded, stored for audit, and the parts
 // are rounded to cents by largest remainder so they add up exactly.
-import { randomUUID } from 'node:crypto';
+// A shared cost is identified by its month and name (the id is derived from them), so a request
+// sent twice — retried, double-clicked, or racing itself — records it once: in this process the
+// entry runs one at a time; across processes the rows of one id collapse (ReplacingMergeTree, FINAL reads).
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { serially } from '../serial.js';
 import { ApiError } from '../errors.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { sql } from '../sql.js';
@@ -19,10 +23,32 @@ export type Allocation = { product_line_id: string; weight: string; share: strin
 
 type BasisRow = { product_line_id: string; cost: string; events: number; tokens: number; requests: number };
 
-export async function recordSharedCost(app: FastifyInstance, req: SharedCostRequest) {
+export const sharedCostId = (month: string, name: string) => `sc-${createHash('sha256').update(`${month}\n${name}`).digest('hex').slice(0, 24)}`;
+
+export function recordSharedCost(app: FastifyInstance, req: SharedCostRequest) {
   const m = parseMonth(req.month);
+  // Money ceiling (docs/hardening.md): bounded amounts keep every allocation and export sum in range.
+  if (toUnits(req.amount_usd) > toUnits(app.config.MAX_SHARED_COST_USD)) {
+    throw new ApiError(400, 'cost_out_of_range', `amount_usd: ${req.amount_usd} is over the ceiling of ${app.config.MAX_SHARED_COST_USD} USD for one shared cost (MAX_SHARED_COST_USD)`);
+  }
+  return serially(app, 'shared-costs', () => recordOnce(app, req, m));
+}
+
+async function recordOnce(app: FastifyInstance, req: SharedCostRequest, m: ReturnType<typeof parseMonth>) {
   const { client } = app.engine;
   if ((await loadPeriods(client)).has(m.label)) throw new ApiError(409, 'period_closed', `${m.label} is closed; record the shared cost in an open month`);
+  const id = sharedCostId(m.label, req.name);
+  const existing = await getAllocation(app, id).catch((err: unknown) => {
+    if (err instanceof ApiError && err.reason === 'unknown_shared_cost') return undefined;
+    throw err;
+  });
+  if (existing) {
+    // The same request again answers what was recorded; a different one under the same name is a conflict.
+    const same = toUnits(existing.amount_usd) === toUnits(req.amount_usd) && existing.method === req.method
+      && (existing.basis ?? '') === (req.method === 'proportional' ? req.basis ?? 'cost' : '') && existing.basis_value === (req.basis_value ?? '');
+    if (!same) throw new ApiError(409, 'shared_cost_exists', `${m.label} already has a shared cost named "${req.name}" with other terms; choose another name`);
+    return { id, month: m.label, name: existing.name, amount_usd: fromUnits(toUnits(existing.amount_usd)), method: req.method, basis: existing.basis, allocations: existing.allocations };
+  }
   let weights: { key: string; weight: string }[];
   if (req.method === 'fixed') {
     weights = Object.entries(req.weights ?? {}).map(([key, weight]) => ({ key, weight }));
@@ -42,7 +68,6 @@ export async function recordSharedCost(app: FastifyInstance, req: SharedCostRequ
   const cents = toUnits(req.amount_usd) / 10n ** 10n;
   const parts = allocateLargestRemainder(cents, scaled);
   const total = scaled.reduce((acc, w) => acc + w.weight, 0n);
-  const id = randomUUID();
   const allocations: Allocation[] = scaled
     .sort((a, b) => a.key.localeCompare(b.key))
     .map((w) => ({

@@ -26,7 +26,7 @@ export const agentCostsQuerystring = z.strictObject({
   order: z.enum(['asc', 'desc']).optional().describe('default desc for cost_usd/events, asc for keys'),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   cursor: z.string().max(2048).optional().describe('next_cursor of the previous page; the other parameters must stay the same'),
-  source: z.enum(['auto', 'raw', 'rollup']).default('auto').describe('auto picks the hourly rollup when it answers exactly; raw/rollup force one (rollup → 400 when it cannot)'),
+  source: z.enum(['auto', 'raw', 'rollup']).default('auto').describe('auto reads the narrowest hourly rollup that has every dimension involved (whole hours) plus raw events for the ragged edges; raw/rollup force one (rollup → 400 when no rollup can answer exactly)'),
   ...filterShape,
 }).describe(`Filters: ${dimensionNames.join(', ')} — each one value or a comma list.`);
 

@@ -18,7 +18,7 @@ const metrics = {
   cache_read_tokens: z.number().int(),
   cache_write_tokens: z.number().int(),
   reasoning_tokens: z.number().int(),
-  runs: z.number().int().describe('distinct run_id'),
+  runs: z.number().int().describe('runs started in the window that match the row (docs/analytics.md: run attributes from the run\'s earliest event, event-level dimensions when any event used the value)'),
   failed_cost_usd: money.describe('cost of events whose status is not success'),
   cost_per_run: money.nullable().describe('cost_usd / runs, truncated to 12 decimals; null without runs'),
 };
@@ -28,7 +28,7 @@ const agentCostsResponse = z.object({
   tz: z.string(),
   granularity: z.string().nullable(),
   group_by: z.array(z.string()),
-  source: z.enum(['raw', 'rollup']).describe('which table answered'),
+  source: z.enum(['raw', 'rollup']).describe('rollup: whole hours from a narrow hourly rollup and the ragged edges from raw events; raw: cost_events alone'),
   rows: z.array(z.object({ group: z.record(z.string(), z.string()), bucket: z.string().optional(), ...metrics })),
   totals: z.object(metrics).describe('over all rows of the query, not just this page'),
   next_cursor: z.string().nullable(),
@@ -87,10 +87,10 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
   }
 
   app.get('/agent-costs', {
-    config: { roles: ['read'] },
+    config: { roles: ['read'], scope: 'filtered' },
     preValidation: fromCacheByUrl,
     schema: {
-      tags: ['analytics'],
+      tags: ['analytics'], operationId: 'queryAgentCosts', problems: { 400: ['cursor_mismatch'] },
       summary: 'Cost by any slice: filters, group_by, time buckets, totals, pagination',
       description: 'Send `Accept: text/csv` for the same rows as CSV (next page in `X-Next-Cursor` / `Link`). Responses carry `ETag` and `X-Cache`; `If-None-Match` gives 304.',
       querystring: agentCostsQuerystring,
@@ -121,10 +121,10 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/agent-costs/dimensions/:dimension', {
-    config: { roles: ['read'] },
+    config: { roles: ['read'], scope: 'filtered' },
     preValidation: fromCacheByUrl,
     schema: {
-      tags: ['analytics'],
+      tags: ['analytics'], operationId: 'listDimensionValues', problems: { 400: ['cursor_mismatch'] },
       summary: 'Distinct values of a dimension with their cost in the window (for filter pickers)',
       params: z.object({ dimension: z.string().max(64).describe(dimensionNames.join(' | ')) }),
       querystring: dimensionValuesQuerystring,
@@ -139,7 +139,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     const identity = { path: 'dimensions', dimension, window: window.defaulted ? 'default' : [window.from, window.to], tz: window.tz, filters, limit: q.limit };
     const productLines = scopedQuery(request.principal, filters).filters.product_line ?? request.principal?.productLines;
     return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null }, window, productLines, async () => {
-      const page = await costPage(app, request.principal, { window, base: { groupBy: [dimension], filters, sort: 'cost_usd', order: 'desc', limit: q.limit }, source: 'auto', cursor: q.cursor, identity });
+      const page = await costPage(app, request.principal, { window, base: { groupBy: [dimension], filters, sort: 'cost_usd', order: 'desc', limit: q.limit, withRuns: false }, source: 'auto', cursor: q.cursor, identity });
       const values = page.rows.map((r) => ({ value: r.group[dimension]!, cost_usd: r.cost_usd, events: r.events }));
       const body = { dimension, from: iso(page.from), to: iso(page.to), values, next_cursor: page.next_cursor };
       const headers: Record<string, string> = page.next_cursor ? { 'x-next-cursor': page.next_cursor } : {};

@@ -36,6 +36,9 @@ export const gunzipBody: preParsingHookHandler = async (request, _reply, payload
   gunzip.receivedEncodedLength = 0;
   payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
   payload.on('error', (err) => gunzip.destroy(err));
+  // When the body is never read (a refused content type), nobody else listens: a corrupt stream
+  // must not become an uncaught error. When it is read, Fastify's own listener answers 400.
+  gunzip.on('error', () => undefined);
   return payload.pipe(gunzip);
 };
 

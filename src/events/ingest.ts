@@ -2,7 +2,7 @@
 // so any materialized view on it), write accepted rows and quarantine records, then acknowledge.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
-import { classify, type Admission, type QuarantineRecord, type RawItem } from './classify.js';
+import { classify, quarantinePriced, type Admission, type QuarantineRecord, type RawItem } from './classify.js';
 import type { CostEventRow } from './schema.js';
 import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
 
@@ -23,14 +23,19 @@ class Mutex {
 /** What a committed insert touched, for caches that must not serve stale answers. */
 export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; rows: CostEventRow[] };
 
+type Candidate = { index: number; row: CostEventRow };
+type Pending = { candidates: Candidate[]; resolve: (r: { fresh: number; duplicates: Candidate[] }) => void; reject: (err: unknown) => void };
+
 export class EventIngestor {
   readonly #lock = new Mutex();
+  readonly #pending: Pending[] = [];
+  #draining = false;
   readonly #listeners: ((c: Committed) => void)[] = [];
   #lastReceivedAt = 0;
   #inFlightSince: number | undefined;
   constructor(
     private readonly client: ClickHouseClient,
-    private readonly hooks: { admit?: Admission; price?: (row: CostEventRow) => void } = {},
+    private readonly hooks: { admit?: Admission; price?: (row: CostEventRow) => void; maxEventCostUsd?: string } = {},
   ) {}
 
   onCommitted(listener: (c: Committed) => void): void {
@@ -58,20 +63,29 @@ export class EventIngestor {
     const receivedAt = toClickHouseTime(new Date());
     const results: ItemResult[] = [];
     const records: QuarantineRecord[] = [];
-    const candidates: { index: number; row: CostEventRow }[] = [];
+    const candidates: Candidate[] = [];
     const seenInBatch = new Set<string>();
 
+    const limits = { maxEventCostUsd: this.hooks.maxEventCostUsd };
+    const hold = (q: QuarantineRecord, index: number) => {
+      records.push(q);
+      results.push({ index, event_id: q.event_id || null, status: q.disposition, reason: q.reason, errors: q.errors });
+    };
     items.forEach((raw, index) => {
-      const c = classify(raw, index, receivedAt, this.hooks.admit);
+      const c = classify(raw, index, receivedAt, this.hooks.admit, limits);
       if (c.kind === 'quarantine') {
-        records.push(c.record);
-        results.push({ index, event_id: c.record.event_id || null, status: c.record.disposition, reason: c.record.reason, errors: c.record.errors });
+        hold(c.record, index);
       } else if (seenInBatch.has(c.row.event_id)) {
         results.push({ index, event_id: c.row.event_id, status: 'duplicate', reason: 'repeated_in_batch' });
       } else {
         seenInBatch.add(c.row.event_id);
-        // Reported costs are kept as sent; everything else is priced from the book now.
-        if (c.row.cost_source !== 'reported') this.hooks.price?.(c.row);
+        // Reported costs are kept as sent (within the ceiling); everything else is priced from the
+        // book now, and a price over the ceiling holds the event back instead of entering the ledger.
+        if (c.row.cost_source !== 'reported') {
+          this.hooks.price?.(c.row);
+          const held = quarantinePriced(c, receivedAt, limits);
+          if (held?.kind === 'quarantine') return hold(held.record, index);
+        }
         candidates.push(c);
       }
     });
@@ -82,15 +96,9 @@ export class EventIngestor {
 
     let accepted = 0;
     if (candidates.length > 0) {
-      accepted = await this.#lock.run(async () => {
-        const existing = await this.existingIds(candidates.map((c) => c.row.event_id));
-        const fresh = candidates.filter((c) => !existing.has(c.row.event_id));
-        for (const c of candidates) {
-          if (existing.has(c.row.event_id)) results.push({ index: c.index, event_id: c.row.event_id, status: 'duplicate', reason: 'already_ingested' });
-        }
-        if (fresh.length > 0) await this.insertRows(fresh.map((c) => c.row));
-        return fresh.length;
-      });
+      const { fresh, duplicates } = await this.commit(candidates);
+      accepted = fresh;
+      for (const c of duplicates) results.push({ index: c.index, event_id: c.row.event_id, status: 'duplicate', reason: 'already_ingested' });
     }
 
     results.sort((a, b) => a.index - b.index);
@@ -98,9 +106,65 @@ export class EventIngestor {
     return { accepted, duplicates: count('duplicate'), quarantined: count('quarantined'), rejected: count('rejected'), results };
   }
 
-  /** Append rows that are not client events (corrections) through the same lock and stamping. */
-  append(rows: CostEventRow[]): Promise<void> {
-    return this.#lock.run(() => this.insertRows(rows));
+  /**
+   * Group commit: batches that arrive while an insert is running wait together and are then
+   * deduplicated with one lookup and written with one insert (each insert feeds every view, so
+   * fewer, larger inserts cost the engine much less). Receipts are given only after the commit;
+   * if it fails, every batch of the group fails and none is acknowledged.
+   */
+  private commit(candidates: Candidate[]): Promise<{ fresh: number; duplicates: Candidate[] }> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ candidates, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#pending.length > 0) {
+        await this.#lock.run(async () => {
+          const group = this.#pending.splice(0);
+          try {
+            const existing = await this.existingIds(group.flatMap((g) => g.candidates.map((c) => c.row.event_id)));
+            // The same id in two batches of one group: the first batch takes it, like two commits in a row.
+            const taken = new Set<string>();
+            const outcomes = group.map((g) => {
+              const fresh: Candidate[] = [];
+              const duplicates: Candidate[] = [];
+              for (const c of g.candidates) {
+                if (existing.has(c.row.event_id) || taken.has(c.row.event_id)) duplicates.push(c);
+                else {
+                  taken.add(c.row.event_id);
+                  fresh.push(c);
+                }
+              }
+              return { fresh, duplicates };
+            });
+            const rows = outcomes.flatMap((o) => o.fresh.map((c) => c.row));
+            if (rows.length > 0) await this.insertRows(rows);
+            group.forEach((g, i) => g.resolve({ fresh: outcomes[i]!.fresh.length, duplicates: outcomes[i]!.duplicates }));
+          } catch (err) {
+            for (const g of group) g.reject(err);
+          }
+        });
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /**
+   * Append rows that are not client events (corrections) through the same lock and stamping.
+   * `keep`, when given, runs under the lock right before the insert and returns the rows still to
+   * write (e.g. those whose correction_id is not in the ledger yet), so check and insert are one step.
+   */
+  append(rows: CostEventRow[], keep?: (rows: CostEventRow[]) => Promise<CostEventRow[]>): Promise<CostEventRow[]> {
+    return this.#lock.run(async () => {
+      const kept = keep ? await keep(rows) : rows;
+      if (kept.length > 0) await this.insertRows(kept);
+      return kept;
+    });
   }
 
   /** Insert under the lock, stamping a strictly increasing received_at, then tell listeners. */

@@ -32,7 +32,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ maxBatchEvents: number }> = as
     config: { roles: ['ingest'] },
     preParsing: gunzipBody,
     schema: {
-      tags: ['events'],
+      tags: ['events'], operationId: 'ingestEvents', problems: { 400: ['not_a_batch', 'invalid_gzip'], 413: ['too_many_events'], 415: ['unsupported_content_encoding'] },
       summary: 'Ingest a batch of cost events',
       description,
       body: z.union([z.object({ events: z.array(eventDocSchema) }), z.array(eventDocSchema)]),

@@ -3,6 +3,7 @@
 // INCLUDES reasoning_tokens (OpenAI / OTel GenAI semantics), so each bucket is priced once.
 import { z } from 'zod';
 import { toClickHouseTime } from '../clickhouse-time.js';
+import { isWellFormed } from '../json-body.js';
 
 export const eventTypes = ['llm', 'tool', 'compute', 'vector_db', 'payment', 'human_escalation', 'infrastructure', 'outcome'] as const;
 export const environments = ['production', 'staging', 'development'] as const;
@@ -11,16 +12,26 @@ export const units = ['characters', 'seconds', 'calls', 'requests', 'gpu_hours',
 
 // Control characters are refused in every string; everything else is stored verbatim.
 export const text = (max: number) =>
-  z.string().max(max, `at most ${max} characters`).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed');
+  z.string().max(max, `at most ${max} characters`).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed')
+    .refine(isWellFormed, 'must be valid Unicode (a lone surrogate such as \\ud800 is not text)');
 export const productLineId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit');
 const id = text(256);
 const dimension = text(256);
-const tokens = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER);
-// Money: a decimal string (preferred) or a JSON number; at most 12 decimal places, never negative here.
-const money = z
+// Per-event ceilings that keep every sum in range (docs/hardening.md): a token bucket ≤ 10^9, so a
+// UInt64 sum holds ≥ 9·10^9 events of the largest size; a quantity ≤ 10^12, so a Decimal(38,12)
+// sum holds ≥ 1.7·10^14 of them. Money has a configurable ceiling, checked in classify.ts.
+export const MAX_EVENT_TOKENS = 1_000_000_000;
+export const MAX_EVENT_QUANTITY_DIGITS = 12;
+const tokens = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(MAX_EVENT_TOKENS, `at most ${MAX_EVENT_TOKENS} per event`);
+const count = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER);
+const decimal = (integerDigits: number, message: string) => z
   .union([z.string(), z.number().finite()])
   .transform((v) => (typeof v === 'number' ? trimDecimal(v.toFixed(12)) : v.trim()))
-  .pipe(z.string().regex(/^\d{1,26}(\.\d{1,12})?$/, 'must be a non-negative decimal with at most 12 decimal places'));
+  .pipe(z.string().regex(new RegExp(`^\\d{1,${integerDigits}}(\\.\\d{1,12})?$`), message));
+// Money: a decimal string (preferred) or a JSON number; at most 12 decimal places, never negative
+// here. Up to 40 digits parse, so an amount over the ceiling is refused as cost_out_of_range.
+const money = decimal(40, 'must be a non-negative decimal with at most 12 decimal places');
+const quantity = decimal(MAX_EVENT_QUANTITY_DIGITS, `must be a non-negative decimal below 10^${MAX_EVENT_QUANTITY_DIGITS} with at most 12 decimal places`);
 
 // Unknown fields are caught before parsing (classify.ts) with a reason of their own, so the
 // hot path uses a plain object; the documented schema is the strict one.
@@ -55,9 +66,9 @@ const eventObject = z.object({
     cache_read_tokens: tokens.optional(),
     cache_write_tokens: tokens.optional(),
     reasoning_tokens: tokens.optional(),
-    quantity: money.optional(),
+    quantity: quantity.optional(),
     unit: z.enum(units).optional(),
-    duration_ms: tokens.optional(),
+    duration_ms: count.optional(),
     cost_usd: money.optional(),
     revenue_usd: money.optional(),
     status: z.enum(statuses).default('success'),

@@ -23,6 +23,11 @@ export type Contract = {
   provider: string; model: string; effectiveFrom: number; effectiveTo: number | null;
   kind: 'discount' | 'override'; discountPct: bigint; tokens: Partial<Record<keyof TokenPrices, bigint | null>>;
 };
+/** A contracted rate for a non-token unit: a discount off the list per-unit price, or an override. */
+export type UnitContract = {
+  provider: string; item: string; unit: string; effectiveFrom: number; effectiveTo: number | null;
+  kind: 'discount' | 'override'; discountPct: bigint; perUnit: bigint | null;
+};
 
 /** What pricing needs from an event (a cost_events row). */
 export type Priceable = {
@@ -58,8 +63,9 @@ export class PriceBook {
   readonly #versions = new Map<string, PriceVersion[]>();
   readonly #modelProviders = new Map<string, Set<string>>();
   readonly #contracts = new Map<string, Contract[]>();
+  readonly #unitContracts = new Map<string, UnitContract[]>();
 
-  constructor(prices: PriceVersion[] = [], contracts: Contract[] = []) {
+  constructor(prices: PriceVersion[] = [], contracts: Contract[] = [], unitContracts: UnitContract[] = []) {
     for (const p of prices) {
       const k = key(p.provider, p.item, p.unit);
       const list = this.#versions.get(k) ?? [];
@@ -79,6 +85,36 @@ export class PriceBook {
       this.#contracts.set(k, list);
     }
     for (const list of this.#contracts.values()) list.sort((a, b) => a.effectiveFrom - b.effectiveFrom);
+    for (const c of unitContracts) {
+      const k = key(c.provider, c.item, c.unit);
+      const list = this.#unitContracts.get(k) ?? [];
+      list.push(c);
+      this.#unitContracts.set(k, list);
+    }
+  }
+
+  /** The exact version a price_version string names (provider, item, unit, effective_from). */
+  version(provider: string, item: string, unit: string, effectiveFrom: number): PriceVersion | undefined {
+    return this.#versions.get(key(provider, item, unit))?.find((v) => v.effectiveFrom === effectiveFrom);
+  }
+
+  /** The exact contract a price_version string names. */
+  contractAt(provider: string, model: string, effectiveFrom: number): Contract | undefined {
+    return this.#contracts.get(`${provider}\u0000${model}`)?.find((c) => c.effectiveFrom === effectiveFrom);
+  }
+
+  unitContractAt(provider: string, item: string, unit: string, effectiveFrom: number): UnitContract | undefined {
+    return this.#unitContracts.get(key(provider, item, unit))?.find((c) => c.effectiveFrom === effectiveFrom);
+  }
+
+  /** Unit contract in force: the provider's contract for this item, then for all its items. */
+  unitContractFor(provider: string, item: string, unit: string, at: number): UnitContract | undefined {
+    for (const i of [item.toLowerCase(), '']) {
+      const list = this.#unitContracts.get(key(provider.toLowerCase(), i, unit));
+      const c = list && [...list].reverse().find((x) => x.effectiveFrom <= at && (x.effectiveTo === null || at < x.effectiveTo));
+      if (c) return c;
+    }
+    return undefined;
   }
 
 
@@ -158,9 +194,11 @@ export class PriceBook {
     if (units > 0n) {
       const price = this.resolveUnit(e.provider, e.tool || e.model, unit, at);
       if (!price) return unpriced;
+      const contract = e.provider ? this.unitContractFor(e.provider, e.tool || e.model, unit, at) : undefined;
       list24 += units * price.perUnit;
-      effective24 += units * price.perUnit;
+      effective24 += contract ? divRound(units * contractedPerUnit(price.perUnit, contract), ONE) : units * price.perUnit;
       versions.push(`${price.provider || '*'}/${price.item}/${unit}@${iso(price.effectiveFrom)}`);
+      if (contract) versions.push(`unit-contract ${contract.provider}/${contract.item || '*'}/${unit}@${iso(contract.effectiveFrom)}`);
     }
     if (versions.length === 0) return unpriced;
     return { cost_usd: fromUnits(divRound(effective24, ONE)), list_cost_usd: fromUnits(divRound(list24, ONE)), cost_source: 'priced', price_version: versions.join('; ') };
@@ -178,6 +216,15 @@ function tokenCost(e: Priceable, p: TokenPrices): bigint {
     + BigInt(e.reasoning_tokens) * (p.reasoning ?? p.output);
   // Prices are per million tokens at 10^-12: × 10^6 brings the sum to 10^-24 per token.
   return per24 * (ONE / MILLION);
+}
+
+/**
+ * A unit contract's per-unit price at 10^-24 USD: exact for an override and for a discount of up to
+ * 6 decimal places (list × (100 − pct) / 100 has at most 20 decimals).
+ */
+export function contractedPerUnit(listPerUnit: bigint, c: UnitContract): bigint {
+  if (c.kind === 'override') return (c.perUnit ?? listPerUnit) * ONE;
+  return (listPerUnit * (100n * ONE - c.discountPct) * ONE) / (100n * ONE);
 }
 
 function contracted(e: Priceable, list: TokenPrices, c: Contract): bigint {

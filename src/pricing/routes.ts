@@ -33,15 +33,19 @@ const priceInput = z.strictObject({
 
 const contractInput = z.strictObject({
   provider: name,
-  model: name.or(z.literal('')).default('').describe('empty: every model of the provider'),
+  model: name.or(z.literal('')).default('').describe('empty: every model of the provider; for a non-token unit, the tool or model it prices (empty: every item)'),
+  unit: z.enum(units).default('tokens').describe('tokens (default), or a non-token unit (calls, characters, gpu_hours, …) priced per unit'),
   effective_from: instant,
   effective_to: instant.optional(),
   discount_pct: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d{1,3}(\.\d{1,6})?$/)).optional().describe('percent off list, e.g. "20"'),
   override: z.strictObject({
     input_per_mtok: money.optional(), output_per_mtok: money.optional(), cache_read_per_mtok: money.optional(),
-    cache_write_per_mtok: money.optional(), reasoning_per_mtok: money.optional(),
+    cache_write_per_mtok: money.optional(), reasoning_per_mtok: money.optional(), per_unit: money.optional(),
   }).optional(),
 }).superRefine((c, ctx) => {
+  const perUnitOnly = c.override && Object.keys(c.override).every((k) => k === 'per_unit');
+  if (c.unit !== 'tokens' && c.override && (!perUnitOnly || c.override.per_unit === undefined)) ctx.addIssue({ code: 'custom', path: ['override'], message: `a ${c.unit} override takes per_unit only` });
+  if (c.unit === 'tokens' && c.override?.per_unit !== undefined) ctx.addIssue({ code: 'custom', path: ['override', 'per_unit'], message: 'per_unit is for non-token units; give unit' });
   if ((c.discount_pct === undefined) === (c.override === undefined)) ctx.addIssue({ code: 'custom', path: ['discount_pct'], message: 'give exactly one of discount_pct or override' });
   if (c.discount_pct !== undefined && Number(c.discount_pct) > 100) ctx.addIssue({ code: 'custom', path: ['discount_pct'], message: 'at most 100' });
   if (c.effective_to !== undefined && c.effective_to <= c.effective_from) ctx.addIssue({ code: 'custom', path: ['effective_to'], message: 'must be after effective_from' });
@@ -61,9 +65,9 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
   const reload = () => app.pricing.reload();
 
   app.get('/prices', {
-    config: { roles: ['read', 'export', 'ingest'] },
+    config: { roles: ['read', 'export', 'ingest'], scope: 'none' },
     schema: {
-      tags: ['pricing'],
+      tags: ['pricing'], operationId: 'listPrices',
       summary: 'Price versions (per million tokens per bucket, or per unit)',
       querystring: z.strictObject({
         provider: z.string().max(256).optional(),
@@ -89,7 +93,7 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put('/prices', {
     config: { roles: [] },
     schema: {
-      tags: ['pricing'],
+      tags: ['pricing'], operationId: 'addPrices',
       summary: 'Add price versions (admin); a version with the same provider, item, unit and effective_from replaces the earlier one',
       body: z.strictObject({ prices: z.array(priceInput).min(1).max(10_000) }),
       response: { 200: z.object({ added: z.number() }) },
@@ -104,7 +108,7 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/prices/import', {
     config: { roles: [] },
     schema: {
-      tags: ['pricing'],
+      tags: ['pricing'], operationId: 'importLitellmPrices',
       summary: "Import LiteLLM's model_prices_and_context_window.json (admin)",
       description: 'The body is the file itself. Per-token prices become per-million prices; cache, reasoning and *_above_200k_tokens tiers are kept; per-character and per-second prices become unit prices.',
       querystring: z.strictObject({ effective_from: instant.optional().describe('default: now') }),
@@ -122,33 +126,41 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/prices/contracts', {
-    config: { roles: ['read', 'export'] },
-    schema: { tags: ['pricing'], summary: 'Contracted rates', response: { 200: z.object({ contracts: z.array(z.record(z.string(), z.unknown())) }) } },
+    config: { roles: ['read', 'export'], scope: 'none' },
+    schema: { tags: ['pricing'], operationId: 'listContracts', summary: 'Contracted rates', response: { 200: z.object({ contracts: z.array(z.record(z.string(), z.unknown())) }) } },
   }, async () => ({
-    contracts: await (await client.query({ query: sql('pricing/all-contracts'), format: 'JSONEachRow' })).json<Record<string, unknown>>(),
+    contracts: [
+      ...await (await client.query({ query: sql('pricing/all-contracts'), format: 'JSONEachRow' })).json<Record<string, unknown>>(),
+      ...(await (await client.query({ query: sql('pricing/all-unit-contracts'), format: 'JSONEachRow' })).json<Record<string, unknown>>()),
+    ],
   }));
 
   app.put('/prices/contracts', {
     config: { roles: [] },
     schema: {
-      tags: ['pricing'],
+      tags: ['pricing'], operationId: 'addContracts',
       summary: 'Add contracted rates (admin): a discount off list or an override, per provider or model, with effective dates',
       body: z.strictObject({ contracts: z.array(contractInput).min(1).max(1000) }),
       response: { 200: z.object({ added: z.number() }) },
     },
   }, async (request) => {
-    const rows = request.body.contracts.map(({ override, discount_pct, ...c }) => ({
+    const rows = request.body.contracts.filter((c) => c.unit === 'tokens').map(({ override, discount_pct, unit: _unit, ...c }) => ({
       ...c, effective_to: c.effective_to ?? null, kind: override ? 'override' : 'discount', discount_pct: discount_pct ?? '0', ...(override ?? {}),
     }));
-    await client.insert({ table: 'contract_rates', values: rows, format: 'JSONEachRow' });
+    // Non-token units have their own table (keyed by unit), priced per unit rather than per million tokens.
+    const unitRows = request.body.contracts.filter((c) => c.unit !== 'tokens').map(({ override, discount_pct, model, ...c }) => ({
+      ...c, item: model, effective_to: c.effective_to ?? null, kind: override ? 'override' : 'discount', discount_pct: discount_pct ?? '0', per_unit: override?.per_unit ?? null,
+    }));
+    if (rows.length > 0) await client.insert({ table: 'contract_rates', values: rows, format: 'JSONEachRow' });
+    if (unitRows.length > 0) await client.insert({ table: 'contract_unit_rates', values: unitRows, format: 'JSONEachRow' });
     await reload();
-    return { added: rows.length };
+    return { added: rows.length + unitRows.length };
   });
 
   app.get('/prices/unpriced', {
     config: { roles: ['read', 'ingest'] },
     schema: {
-      tags: ['pricing'],
+      tags: ['pricing'], operationId: 'listUnpriced',
       summary: 'What was accepted without a price (cost 0) and not priced since',
       querystring: z.strictObject({ from: instant.optional(), to: instant.optional() }),
       response: {
@@ -166,7 +178,7 @@ export const pricingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/reprice', {
     config: { roles: [] },
     schema: {
-      tags: ['pricing'],
+      tags: ['pricing'], operationId: 'repriceWindow', problems: { 400: ['cost_out_of_range'] },
       summary: 'Re-price priced events in a window with the current book (admin); appends correction rows, never mutates history',
       body: z.strictObject({ from: instant, to: instant, provider: z.string().max(256).optional(), model: z.string().max(256).optional() }),
       response: { 200: z.object({ examined: z.number(), repriced: z.number(), old_cost_usd: z.string(), new_cost_usd: z.string(), delta_usd: z.string() }) },

@@ -2,7 +2,7 @@
 // change made through this process and on an interval for changes made by other processes.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
-import { PriceBook, optionalUnits, type Contract, type PriceVersion } from './book.js';
+import { PriceBook, optionalUnits, type Contract, type PriceVersion, type UnitContract } from './book.js';
 import { toUnits } from './decimal.js';
 
 type PriceRow = {
@@ -15,10 +15,13 @@ type ContractRow = {
   input_per_mtok: string | null; output_per_mtok: string | null; cache_read_per_mtok: string | null; cache_write_per_mtok: string | null; reasoning_per_mtok: string | null;
 };
 
+type UnitContractRow = { provider: string; item: string; unit: string; effective_from: number; effective_to: number | null; kind: 'discount' | 'override'; discount_pct: string; per_unit: string | null };
+
 export async function loadPriceBook(client: ClickHouseClient): Promise<PriceBook> {
-  const [prices, contracts] = await Promise.all([
+  const [prices, contracts, unitContracts] = await Promise.all([
     client.query({ query: sql('pricing/all-prices'), format: 'JSONEachRow' }).then((r) => r.json<PriceRow>()),
     client.query({ query: sql('pricing/all-contracts'), format: 'JSONEachRow' }).then((r) => r.json<ContractRow>()),
+    client.query({ query: sql('pricing/all-unit-contracts'), format: 'JSONEachRow' }).then((r) => r.json<UnitContractRow>()),
   ]);
   const versions: PriceVersion[] = prices.map((p) => ({
     provider: p.provider, item: p.item, unit: p.unit, effectiveFrom: Number(p.effective_from), source: p.source, perUnit: toUnits(p.per_unit),
@@ -32,7 +35,11 @@ export async function loadPriceBook(client: ClickHouseClient): Promise<PriceBook
     kind: c.kind, discountPct: toUnits(c.discount_pct),
     tokens: { input: optionalUnits(c.input_per_mtok), output: optionalUnits(c.output_per_mtok), cacheRead: optionalUnits(c.cache_read_per_mtok), cacheWrite: optionalUnits(c.cache_write_per_mtok), reasoning: optionalUnits(c.reasoning_per_mtok) },
   }));
-  return new PriceBook(versions, rates);
+  const unitRates: UnitContract[] = unitContracts.map((c) => ({
+    provider: c.provider, item: c.item, unit: c.unit, effectiveFrom: Number(c.effective_from), effectiveTo: c.effective_to === null ? null : Number(c.effective_to),
+    kind: c.kind, discountPct: toUnits(c.discount_pct), perUnit: optionalUnits(c.per_unit),
+  }));
+  return new PriceBook(versions, rates, unitRates);
 }
 
 export class Pricing {

@@ -1,12 +1,19 @@
 // Replay: re-ingest quarantined events once their cause is fixed (a product line registered, or
-// a product line assigned to events that had none). Each record is accepted at most once.
+// a product line assigned to events that had none). Each record is accepted at most once: replays
+// run one at a time, so a concurrent replay finds the records already replayed, and the ledger's
+// event_id check drops any event that was accepted since (across processes too).
 import type { FastifyInstance } from 'fastify';
+import { serially } from '../serial.js';
 import { sql } from '../sql.js';
 
 export type ReplayRequest = { reason?: string; product_line_id?: string; limit: number };
 export type ReplayReport = { examined: number; accepted: number; duplicates: number; still_quarantined: number; rejected: number };
 
-export async function replayQuarantine(app: FastifyInstance, req: ReplayRequest): Promise<ReplayReport> {
+export function replayQuarantine(app: FastifyInstance, req: ReplayRequest): Promise<ReplayReport> {
+  return serially(app, 'quarantine-replay', () => replayOnce(app, req));
+}
+
+async function replayOnce(app: FastifyInstance, req: ReplayRequest): Promise<ReplayReport> {
   const { client } = app.engine;
   const records = await (await client.query({
     query: sql('quarantine/replayable'),

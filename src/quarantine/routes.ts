@@ -24,7 +24,7 @@ export const quarantineRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/quarantine', {
     config: { roles: ['ingest'] },
     schema: {
-      tags: ['quarantine'],
+      tags: ['quarantine'], operationId: 'listQuarantine',
       summary: 'List quarantined and rejected items',
       querystring: z.object({
         reason: z.string().regex(/^[a-z_]{1,64}$/, 'must be a reason code such as missing_product_line').optional(),
@@ -63,7 +63,7 @@ export const quarantineRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/quarantine/replay', {
     config: { roles: [] },
     schema: {
-      tags: ['quarantine'],
+      tags: ['quarantine'], operationId: 'replayQuarantine',
       summary: 'Re-ingest quarantined events after the cause is fixed (admin); each record is accepted at most once',
       body: z.strictObject({
         reason: z.string().regex(/^[a-z_]{1,64}$/).optional().describe('only records with this reason, e.g. unknown_product_line'),

@@ -11,9 +11,9 @@ const MAX_DEPTH = 32;
 export const runRoutes: FastifyPluginAsyncZod = async (app) => {
   const { client } = app.engine;
   app.get('/runs/:run_id', {
-    config: { roles: ['read', 'export'] },
+    config: { roles: ['read', 'export'], scope: 'filtered' },
     schema: {
-      tags: ['lineage'],
+      tags: ['lineage'], operationId: 'getRunTree', problems: { 404: ['unknown_run'] },
       summary: 'A run as a tree of sub-runs and events with cost rolled up to every node',
       params: z.object({ run_id: z.string().min(1).max(256) }),
       response: {

@@ -19,16 +19,16 @@ export const taxonomyRoutes: FastifyPluginAsyncZod = async (app) => {
   const visible = (principalLines: string[] | undefined, lineId: string) => !principalLines || principalLines.includes(lineId);
 
   app.get('/taxonomy/product-lines', {
-    config: { roles: ['read', 'export', 'ingest'] },
-    schema: { tags: ['taxonomy'], summary: 'List product lines', response: { 200: z.object({ mode: z.enum(['open', 'governed']), product_lines: z.array(productLine) }) } },
+    config: { roles: ['read', 'export', 'ingest'], scope: 'filtered' },
+    schema: { tags: ['taxonomy'], operationId: 'listProductLines', summary: 'List product lines', response: { 200: z.object({ mode: z.enum(['open', 'governed']), product_lines: z.array(productLine) }) } },
   }, async (request) => ({
     mode: app.taxonomy.mode,
     product_lines: app.taxonomy.list().filter((l) => visible(request.principal?.productLines, l.id)),
   }));
 
   app.get('/taxonomy/product-lines/:id', {
-    config: { roles: ['read', 'export', 'ingest'] },
-    schema: { tags: ['taxonomy'], summary: 'One product line', params: z.object({ id }), response: { 200: productLine } },
+    config: { roles: ['read', 'export', 'ingest'], scope: 'filtered' },
+    schema: { tags: ['taxonomy'], operationId: 'getProductLine', problems: { 404: ['unknown_product_line'] }, summary: 'One product line', params: z.object({ id }), response: { 200: productLine } },
   }, async (request) => {
     const line = app.taxonomy.get(request.params.id);
     if (!line || !visible(request.principal?.productLines, line.id)) throw new ApiError(404, 'unknown_product_line', `no product line ${request.params.id}`);
@@ -37,7 +37,7 @@ export const taxonomyRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.put('/taxonomy/product-lines/:id', {
     config: { roles: [] },
-    schema: { tags: ['taxonomy'], summary: 'Create or update a product line (admin)', params: z.object({ id }), body, response: { 200: productLine, 201: productLine } },
+    schema: { tags: ['taxonomy'], operationId: 'putProductLine', summary: 'Create or update a product line (admin)', params: z.object({ id }), body, response: { 200: productLine, 201: productLine } },
   }, async (request, reply) => {
     await app.taxonomy.reload(); // another process may have registered it since our last refresh
     const existed = app.taxonomy.get(request.params.id) !== undefined;
@@ -48,7 +48,7 @@ export const taxonomyRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put('/taxonomy/product-lines', {
     config: { roles: [] },
     schema: {
-      tags: ['taxonomy'],
+      tags: ['taxonomy'], operationId: 'putProductLines',
       summary: 'Create or update many product lines (admin)',
       body: z.strictObject({ product_lines: z.array(body.extend({ id })).min(1).max(10_000) }),
       response: { 200: z.object({ upserted: z.number() }) },

@@ -5,14 +5,15 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger } from 'fastify';
-import { webhookUrlProblem } from './ssrf.js';
+import { postPinned } from './pinned-post.js';
+import { resolveWebhookTarget, webhookUrlProblem, type Resolver } from './ssrf.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 
 export type Webhook = { id: string; url: string; secret: string };
 export type Notification = { id: string; dedup_key: string; type: string; payload: string };
 type Job = { notification: Notification; webhook: Webhook; attempt: number; due: number };
 
-export type WebhookOptions = { allowPrivate: boolean; timeoutMs: number; maxAttempts: number; retryBaseMs: number };
+export type WebhookOptions = { allowPrivate: boolean; timeoutMs: number; maxAttempts: number; retryBaseMs: number; /** name resolution (tests) */ resolve?: Resolver };
 
 export function sign(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -53,7 +54,7 @@ export class Webhooks {
   }
 
   async create(url: string, secret: string): Promise<{ id: string; url: string } | { problem: string }> {
-    const problem = await webhookUrlProblem(url, this.opts.allowPrivate);
+    const problem = await webhookUrlProblem(url, this.opts.allowPrivate, this.opts.resolve);
     if (problem) return { problem };
     const hook = { id: randomUUID(), url, secret };
     await this.client.insert({ table: 'webhooks', values: [{ ...hook, updated_at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow' });
@@ -106,20 +107,15 @@ export class Webhooks {
     const { notification, webhook, attempt } = job;
     let status = 0;
     let error = '';
-    const problem = await webhookUrlProblem(webhook.url, this.opts.allowPrivate); // again: DNS may have changed
-    if (problem) error = problem;
+    // Resolve and check again (DNS may have changed since registration), then connect to exactly
+    // the address that passed: no second lookup between the check and the connection.
+    const target = await resolveWebhookTarget(webhook.url, this.opts.allowPrivate, this.opts.resolve);
+    if ('problem' in target) error = target.problem;
     else {
       const t = Math.floor(Date.now() / 1000);
       try {
-        const res = await fetch(webhook.url, {
-          method: 'POST',
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
-          headers: { 'content-type': 'application/json', 'user-agent': 'agent-ledger-webhooks/1', 'x-ledger-signature': sign(webhook.secret, t, notification.payload), 'x-ledger-event': notification.type, 'x-ledger-delivery': notification.id },
-          body: notification.payload,
-        });
-        status = res.status;
-        await res.arrayBuffer().catch(() => undefined);
+        const headers = { 'content-type': 'application/json', 'user-agent': 'agent-ledger-webhooks/1', 'x-ledger-signature': sign(webhook.secret, t, notification.payload), 'x-ledger-event': notification.type, 'x-ledger-delivery': notification.id };
+        status = (await postPinned(target, headers, notification.payload, this.opts.timeoutMs)).status;
         if (status < 200 || status >= 300) error = `HTTP ${status}`;
       } catch (err) {
         error = (err as Error).message || String(err);

@@ -1,0 +1,109 @@
+// Run-level aggregates from run_facts (one row per run, migrations/012): runs started in a window,
+// grouped by run attributes or by the models a run used, with the success rule applied in SQL.
+// Unit economics, the 5-minute question, customers' revenue, agents and agents-vs-humans read it.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { toClickHouseTime } from '../clickhouse-time.js';
+import { dimensions } from '../costs/dimensions.js';
+import { fillSlots, sql } from '../sql.js';
+import type { Filters, InsightDimension } from './params.js';
+import { fromUnits, per, ratio, toUnits } from './money.js';
+
+export type RunGroupKey = InsightDimension | 'escalated' | 'current';
+
+export type RunQuery = {
+  from: number;
+  to: number;
+  filters: Filters;
+  scope?: string[];
+  groupBy: RunGroupKey[];
+  /** With the key `current`: runs started at or after this instant are 1, earlier ones 0. */
+  mid?: number;
+};
+
+export type RunAggregate = {
+  key: Partial<Record<RunGroupKey, string>>;
+  runs: number; successes: number; events: number; retry_events: number; escalated_runs: number; escalated_successes: number; with_outcome: number;
+  cost: bigint; failed_cost: bigint; retry_cost: bigint; escalated_cost: bigint; escalation_cost: bigint; revenue: bigint;
+};
+
+// Models a run used, without '' (the non-LLM events' empty model) unless it used none.
+const MODELS = "if(empty(arrayFilter(m -> m != '', models)), [''], arrayFilter(m -> m != '', models))";
+
+function keyExpression(k: RunGroupKey): string {
+  if (k === 'escalated') return "if(escalations > 0, 'yes', 'no')";
+  if (k === 'current') return "if(started_at >= {mid:DateTime64(3, 'UTC')}, '1', '0')";
+  if (k === 'model') return 'g_model';
+  const run = dimensions[k].run;
+  return 'attribute' in run ? run.attribute : `g_${k}`;
+}
+
+/** Filter clauses on run_facts columns (run attributes; model: any event used it) and the scope. */
+export function runFilters(filters: Filters, scope: string[] | undefined): { clauses: string; params: Record<string, unknown> } {
+  const params: Record<string, unknown> = {};
+  const out: string[] = [];
+  for (const [d, values] of Object.entries(filters) as [InsightDimension, string[]][]) {
+    params[`f_${d}`] = values;
+    out.push(d === 'model' ? `AND hasAny(models, {f_${d}:Array(String)})` : `AND ${(dimensions[d].run as { attribute: string }).attribute} IN {f_${d}:Array(String)}`);
+  }
+  if (scope) {
+    params.scope = scope;
+    out.push('AND product_line_id IN {scope:Array(String)}');
+  }
+  return { clauses: out.join(' '), params };
+}
+
+export function buildRunQuery(q: RunQuery): { query: string; params: Record<string, unknown> } {
+  const { clauses, params: filterParams } = runFilters(q.filters, q.scope);
+  const params: Record<string, unknown> = { from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), ...filterParams };
+  if (q.mid !== undefined) params.mid = toClickHouseTime(q.mid);
+  const grouped = q.groupBy.includes('model');
+  // Grouped by model with a model filter: keep only the filtered models' rows.
+  const arrayJoin = grouped ? `ARRAY JOIN ${MODELS} AS g_model${q.filters.model ? ' WHERE g_model IN {f_model:Array(String)}' : ''}` : '';
+  const keys = q.groupBy.map((k) => `${keyExpression(k)} AS k_${k},`).join(' ');
+  const groupBy = q.groupBy.length ? `GROUP BY ${q.groupBy.map((k) => `k_${k}`).join(', ')}` : '';
+  return { query: fillSlots(sql('insights/run-groups'), { keys, filters: clauses, array_join: arrayJoin, group_by: groupBy }), params };
+}
+
+type Raw = Record<string, string | number>;
+
+export async function runAggregates(client: ClickHouseClient, q: RunQuery): Promise<RunAggregate[]> {
+  const { query, params } = buildRunQuery(q);
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+  const rows = await rs.json<Raw>();
+  return rows.filter((r) => Number(r.runs) > 0).map((r) => ({
+    key: Object.fromEntries(q.groupBy.map((k) => [k, String(r[`k_${k}`])])),
+    runs: Number(r.runs), successes: Number(r.successes), events: Number(r.events), retry_events: Number(r.retry_events),
+    escalated_runs: Number(r.escalated_runs), escalated_successes: Number(r.escalated_successes), with_outcome: Number(r.with_outcome),
+    cost: toUnits(String(r.cost)), failed_cost: toUnits(String(r.failed_cost)), retry_cost: toUnits(String(r.retry_cost)),
+    escalated_cost: toUnits(String(r.escalated_cost)), escalation_cost: toUnits(String(r.escalation_cost)), revenue: toUnits(String(r.revenue)),
+  }));
+}
+
+/** Aggregates added together (for totals and "everything else" rows). */
+export function addAggregates(rows: RunAggregate[]): RunAggregate {
+  const zero: RunAggregate = { key: {}, runs: 0, successes: 0, events: 0, retry_events: 0, escalated_runs: 0, escalated_successes: 0, with_outcome: 0, cost: 0n, failed_cost: 0n, retry_cost: 0n, escalated_cost: 0n, escalation_cost: 0n, revenue: 0n };
+  return rows.reduce((acc, r) => ({
+    key: {}, runs: acc.runs + r.runs, successes: acc.successes + r.successes, events: acc.events + r.events, retry_events: acc.retry_events + r.retry_events,
+    escalated_runs: acc.escalated_runs + r.escalated_runs, escalated_successes: acc.escalated_successes + r.escalated_successes, with_outcome: acc.with_outcome + r.with_outcome,
+    cost: acc.cost + r.cost, failed_cost: acc.failed_cost + r.failed_cost, retry_cost: acc.retry_cost + r.retry_cost,
+    escalated_cost: acc.escalated_cost + r.escalated_cost, escalation_cost: acc.escalation_cost + r.escalation_cost, revenue: acc.revenue + r.revenue,
+  }), zero);
+}
+
+/** The unit-economics figures of one aggregate, money as exact decimal strings. */
+export function unitEconomics(a: RunAggregate) {
+  return {
+    runs: a.runs,
+    successful_runs: a.successes,
+    failed_runs: a.runs - a.successes,
+    success_rate: ratio(a.successes, a.runs),
+    cost_usd: fromUnits(a.cost),
+    cost_per_run: per(a.cost, a.runs),
+    cost_per_success: per(a.cost, a.successes),
+    failed_run_cost_usd: fromUnits(a.failed_cost),
+    retry_cost_usd: fromUnits(a.retry_cost),
+    retry_cost_share: ratio(a.retry_cost, a.cost),
+    retry_events: a.retry_events,
+    runs_with_outcome: a.with_outcome,
+  };
+}
