@@ -4,7 +4,7 @@
 -- narrow rollups (whole days, whole hours) plus cost_events for the ragged edges, or from
 -- cost_events alone; runs from run_facts. The double-brace slots are filled only from fixed
 -- fragments in src/costs/query.ts; every value is a bound parameter.
-SELECT * FROM
+SELECT *, {{bucket_iso}} FROM
 (
     SELECT is_total, {{keys}}, c, f, e, ti, tout, tcr, tcw, tr, runs,
            row_number() OVER (PARTITION BY is_total ORDER BY {{order_by}}) AS rn

@@ -51,16 +51,17 @@ export function chooseRollup(q: CostQuery): Rollup | undefined {
 }
 export const canUseRollup = (q: CostQuery) => chooseRollup(q) !== undefined;
 
+/** The bucket's start as a DateTime in the zone; grouped and joined on, formatted only at the end. */
 function bucketExpression(g: Granularity, time: string): string {
-  const start = {
+  return {
     hour: `toStartOfHour(${time}, {tz:String})`,
     day: `toStartOfDay(${time}, {tz:String})`,
     week: `toDateTime(toStartOfWeek(${time}, 1, {tz:String}), {tz:String})`,
     month: `toDateTime(toStartOfMonth(${time}, {tz:String}), {tz:String})`,
   }[g];
-  // ISO-8601 with the zone's offset at the bucket start, e.g. 2026-03-29T00:00:00+01:00.
-  return `replaceRegexpOne(formatDateTime(${start}, '%FT%T%z', {tz:String}), '([+-][0-9][0-9])([0-9][0-9])$', '\\\\1:\\\\2')`;
 }
+// ISO-8601 with the zone's offset at the bucket start, e.g. 2026-03-29T00:00:00+01:00.
+const BUCKET_ISO = "replaceRegexpOne(formatDateTime(bucket, '%FT%T%z', {tz:String}), '([+-][0-9][0-9])([0-9][0-9])$', '\\\\1:\\\\2') AS bucket_iso";
 
 type Shape = { groupBy: Dimension[]; granularity?: Granularity };
 
@@ -112,18 +113,21 @@ function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): stri
 /** Runs per group plus the total row (keyed shapes), or the one total row. */
 function runsQuery(q: CostQuery, shape: Shape): string {
   const arrayJoins: string[] = [];
+  const firsts: string[] = [];
   const filters: string[] = [];
   for (const d of shape.groupBy) {
     const run = dimensions[d].run;
-    if ('set' in run) arrayJoins.push(`ARRAY JOIN ${run.set} AS g_${d}`);
+    if (!('set' in run)) continue;
+    // A grouped set dimension is filtered inside the array, so a run's other values do not become
+    // groups; the element's position lets the total count each run once (its first element).
+    const values = q.filters[d] ? `arrayFilter(x -> has({f_${d}:Array(String)}, x), ${run.set})` : run.set;
+    arrayJoins.push(`ARRAY JOIN ${values} AS g_${d}, arrayEnumerate(${values}) AS i_${d}`);
+    firsts.push(`i_${d} = 1`);
   }
   for (const d of Object.keys(q.filters) as Dimension[]) {
     const run = dimensions[d].run;
-    // A grouped set dimension is filtered on its joined element, so a run's other values do not
-    // become groups of their own.
     if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
-    else if (shape.groupBy.includes(d)) filters.push(`AND g_${d} IN {f_${d}:Array(String)}`);
-    else filters.push(`AND hasAny(${run.set}, {f_${d}:Array(String)})`);
+    else if (!shape.groupBy.includes(d)) filters.push(`AND hasAny(${run.set}, {f_${d}:Array(String)})`);
   }
   if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
   if (q.withRuns === false) filters.push('AND 0');
@@ -133,15 +137,15 @@ function runsQuery(q: CostQuery, shape: Shape): string {
   });
   if (shape.granularity) keys.push(`${bucketExpression(shape.granularity, 'started_at')} AS bucket,`);
   const keyed = aliases(shape).length > 0;
-  const one = (k: string, joins: string[], g: string, f: string[]) => fillSlots(sql('costs/runs'), { keys: k, array_join: joins.join(' '), filters: f.join(' '), group_by: g });
-  if (!keyed) return one('', [], '', filters);
-  // Attribute dimensions put each run in one group, so () of the same pass is the total. A run in
-  // several groups of an event-level set would be counted once per group: total in a second pass.
-  if (arrayJoins.length === 0) return one(`${keys.join(' ')} ${totalFlag(shape)}`, [], groupingSets(shape), filters);
-  const page = one(`${keys.join(' ')} toUInt8(0) AS is_total,`, arrayJoins, groupBy(shape), filters);
-  const totalFilters = filters.map((f) => f.replace(/^AND (g_\w+) IN (\{f_(\w+):Array\(String\)\})$/, (_, _g, p, d) => `AND hasAny(${(dimensions[d as Dimension].run as { set: string }).set}, ${p})`));
-  const total = one(`${aliases(shape).map((a) => `'' AS ${a},`).join(' ')} toUInt8(1) AS is_total,`, [], '', totalFilters);
-  return `${page}\nUNION ALL\n${total}`;
+  // Groups and the total in one pass: a run in several groups of a set is counted once in the total.
+  const count = firsts.length && keyed ? `if(grouping(${aliases(shape).join(', ')}) != 0, countIf(${firsts.join(' AND ')}), count())` : 'count()';
+  return fillSlots(sql('costs/runs'), {
+    keys: keyed ? `${keys.join(' ')} ${totalFlag(shape)}` : '',
+    count,
+    array_join: arrayJoins.join(' '),
+    filters: filters.join(' '),
+    group_by: keyed ? groupingSets(shape) : '',
+  });
 }
 
 /** Tier bounds: whole UTC days (daily rollup), other whole hours (hourly), the rest raw. */
@@ -188,6 +192,7 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
     order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
     sums: sumsQuery(q, shape, rollup),
     runs: runsQuery(q, shape),
+    bucket_iso: shape.granularity ? BUCKET_ISO : "'' AS bucket_iso",
   });
   return { query, params };
 }
@@ -228,7 +233,7 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
   const rows = pageRows.slice(0, q.limit).map((r) => {
     const group: Partial<Record<Dimension, string>> = {};
     for (const d of q.groupBy) group[d] = String(r[`g_${d}`]);
-    return { group, ...(q.granularity ? { bucket: String(r.bucket) } : {}), ...toMetrics(r) };
+    return { group, ...(q.granularity ? { bucket: String(r.bucket_iso) } : {}), ...toMetrics(r) };
   });
   return { rows, totals: toMetrics(totals), hasMore: grouped && data.length > q.limit };
 }
