@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
 import { sql } from '../src/sql.js';
+import { timed } from './timing.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -34,17 +35,7 @@ const queries: [string, string][] = [
   ['agents vs humans', `insights/agents-vs-humans?${W}`],
 ];
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
-  for (let i = 0; i < 2; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return { p50: pct(ms, 50), p95: pct(ms, 95) };
-}
+const time = (fn: () => Promise<unknown>) => timed(fn, RUNS, 2);
 
 let maxRss = 0;
 const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage.rss())), 100);

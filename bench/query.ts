@@ -12,6 +12,7 @@ import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
 import { sql } from '../src/sql.js';
 import { autocannon } from './autocannon.js';
+import { timed } from './timing.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -33,17 +34,7 @@ const queries: [string, string, string][] = [
   ['model, ragged window (10:17 → 08:45)', 'from=2026-01-01T10:17:00Z&to=2026-01-30T08:45:00Z&group_by=model', "SELECT model, sum(cost_usd), count() FROM cost_events WHERE timestamp >= '2026-01-01 10:17:00' AND timestamp < '2026-01-30 08:45:00' GROUP BY model"],
 ];
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-async function time(fn: () => Promise<unknown>, runs = RUNS): Promise<{ p50: number; p95: number }> {
-  for (let i = 0; i < 3; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return { p50: pct(ms, 50), p95: pct(ms, 95) };
-}
+const time = (fn: () => Promise<unknown>, runs = RUNS) => timed(fn, runs);
 
 let maxRss = 0;
 const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage.rss())), 100);
