@@ -56,10 +56,10 @@ if (Number(await scalar('SELECT count() FROM cost_events')) !== COUNT) {
     log(`  ${(done + n).toLocaleString('en-US')} events, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; merging the derived tables (OPTIMIZE … FINAL) …`);
-  for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+  for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
 }
 const sizes = await (await client.query({
-  query: "SELECT name, total_rows AS rows FROM system.tables WHERE database = currentDatabase() AND name IN ('cost_events', 'run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'weekly_chargeback') ORDER BY total_rows DESC",
+  query: "SELECT name, total_rows AS rows FROM system.tables WHERE database = currentDatabase() AND name IN ('cost_events', 'run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily') ORDER BY total_rows DESC",
   format: 'JSONEachRow',
 })).json<{ name: string; rows: string }>();
 log(`rows: ${sizes.map((s) => `${s.name} ${Number(s.rows).toLocaleString('en-US')}`).join(', ')}`);
