@@ -1,8 +1,9 @@
 -- Runs as a first-class fact: one row per (product line, run) once merged, maintained by a view
 -- on the ledger, so counting runs is a count() over runs instead of a distinct set of run ids per
 -- query. Read it with FINAL (parts not yet merged hold partial rows of the same run).
--- Run attributes (segment, customer, agent, …) are the value on the run's earliest event that
--- carries one: min((timestamp, value)), with events lacking a value pushed to the far future.
+-- Run attributes (segment, customer, agent, …) are the greatest value the run's events carry
+-- (max: any value beats '', and a run whose events agree — the normal case — gets that value);
+-- LowCardinality where the values are few, so counting runs by them reads a byte per run.
 -- Event-level dimensions (models, tools, …) are the sets of values the run's events used (''
 -- included: a run with a tool call has '' among its models).
 CREATE TABLE IF NOT EXISTS run_facts {{ON_CLUSTER}}
@@ -11,17 +12,17 @@ CREATE TABLE IF NOT EXISTS run_facts {{ON_CLUSTER}}
     run_id              String,
     started_at          SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
     ended_at            SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
-    environment         SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    agent_id            SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    agent_version       SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    segment             SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    intent              SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    feature             SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    customer_id         SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    user_id             SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    workflow_id         SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    prompt_version      SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
-    parent_run_id       SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String)),
+    environment         SimpleAggregateFunction(max, LowCardinality(String)),
+    agent_id            SimpleAggregateFunction(max, LowCardinality(String)),
+    agent_version       SimpleAggregateFunction(max, LowCardinality(String)),
+    segment             SimpleAggregateFunction(max, LowCardinality(String)),
+    intent              SimpleAggregateFunction(max, LowCardinality(String)),
+    feature             SimpleAggregateFunction(max, LowCardinality(String)),
+    customer_id         SimpleAggregateFunction(max, String),
+    user_id             SimpleAggregateFunction(max, String),
+    workflow_id         SimpleAggregateFunction(max, String),
+    prompt_version      SimpleAggregateFunction(max, LowCardinality(String)),
+    parent_run_id       SimpleAggregateFunction(max, String),
     types               SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
     statuses            SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
     providers           SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
@@ -83,17 +84,17 @@ FROM
         product_line_id, run_id,
         min(timestamp) AS s_started_at,
         max(timestamp) AS s_ended_at,
-        min((if(environment = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(environment))) AS s_environment,
-        min((if(agent_id = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(agent_id))) AS s_agent_id,
-        min((if(agent_version = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(agent_version))) AS s_agent_version,
-        min((if(segment = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(segment))) AS s_segment,
-        min((if(intent = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(intent))) AS s_intent,
-        min((if(feature = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(feature))) AS s_feature,
-        min((if(customer_id = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), customer_id)) AS s_customer_id,
-        min((if(user_id = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), user_id)) AS s_user_id,
-        min((if(workflow_id = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), workflow_id)) AS s_workflow_id,
-        min((if(prompt_version = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), toString(prompt_version))) AS s_prompt_version,
-        min((if(parent_run_id = '', toDateTime64('2299-12-31 00:00:00', 3, 'UTC'), timestamp), parent_run_id)) AS s_parent_run_id,
+        max(environment) AS s_environment,
+        max(agent_id) AS s_agent_id,
+        max(agent_version) AS s_agent_version,
+        max(segment) AS s_segment,
+        max(intent) AS s_intent,
+        max(feature) AS s_feature,
+        max(customer_id) AS s_customer_id,
+        max(user_id) AS s_user_id,
+        max(workflow_id) AS s_workflow_id,
+        max(prompt_version) AS s_prompt_version,
+        max(parent_run_id) AS s_parent_run_id,
         groupUniqArray(toString(type)) AS s_types,
         groupUniqArray(toString(status)) AS s_statuses,
         groupUniqArray(toString(provider)) AS s_providers,

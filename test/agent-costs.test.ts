@@ -120,9 +120,10 @@ describe('slicing', () => {
     }
     const failed = fixture.filter((e) => e.status !== 'success');
     expect((await get(`/api/v1/agent-costs?${JAN}`)).json().rows[0].failed_cost_usd).toBe(addDecimals(failed.map((e) => e.cost_usd)));
-    const one: Body = (await get(`/api/v1/agent-costs?${JAN}&customer=c-1`)).json();
-    const c1 = fixture.filter((e) => e.customer_id === 'c-1');
-    const runs = expectedRuns(fixture, [], { filters: { customer: ['c-1'] } }).total;
+    const one: Body = (await get(`/api/v1/agent-costs?${JAN}&customer=c-5`)).json();
+    const c1 = fixture.filter((e) => e.customer_id === 'c-5');
+    // runs whose customer attribute (the greatest customer id of their events) is c-5
+    const runs = expectedRuns(fixture, [], { filters: { customer: ['c-5'] } }).total;
     expect(runs).toBeGreaterThan(0);
     expect(one.rows[0]!.runs).toBe(runs);
     expect(one.rows[0]!.input_tokens).toBe(c1.reduce((n, e) => n + (e.usage as { input_tokens: number }).input_tokens, 0));

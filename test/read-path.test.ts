@@ -168,11 +168,11 @@ describe('every metric of every slice equals the answer computed from the events
 describe('run_facts', () => {
   it('holds one merged row per run with exact cost, events, sets, outcome and revenue', async () => {
     const facts = await rows<Record<string, unknown>>(t.app, `SELECT product_line_id, run_id, toString(cost_usd) AS cost, events, arraySort(models) AS models, arraySort(tools) AS tools,
-      segment.2 AS segment, parent_run_id.2 AS parent, outcome.2 AS outcome, toString(revenue_usd) AS revenue, retry_events, error_events FROM run_facts FINAL ORDER BY run_id`);
+      segment, parent_run_id AS parent, outcome.2 AS outcome, toString(revenue_usd) AS revenue, retry_events, error_events FROM run_facts FINAL ORDER BY run_id`);
     expect(facts).toHaveLength(60);
     for (const f of facts) {
       const evs = ledger.filter((e) => e.run_id === f.run_id);
-      const first = [...evs].filter((e) => e.segment).sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)))[0]!;
+      const greatest = evs.map((e) => String(e.segment ?? '')).sort().at(-1)!;
       const outcome = evs.find((e) => e.type === 'outcome')!;
       expect(f).toMatchObject({
         product_line_id: evs[0]!.product_line_id,
@@ -180,7 +180,7 @@ describe('run_facts', () => {
         events: evs.length,
         models: [...new Set(evs.map((e) => String(e.model ?? '')))].sort(),
         tools: [...new Set(evs.map((e) => String(e.tool ?? '')))].sort(),
-        segment: first.segment,
+        segment: greatest,
         parent: String(evs[0]!.parent_run_id ?? ''),
         outcome: outcome.status,
         revenue: String(outcome.revenue_usd ?? '0'),

@@ -1,8 +1,8 @@
 // The definition of `runs` (docs/analytics.md), computed in plain TypeScript from the events a test
 // posted, so tests can check the engine's run_facts path against it: a run is a (product line,
-// run_id); it counts in a window when its earliest event falls inside; a run attribute is the value
-// on the run's earliest event that has one; an event-level dimension matches when any of the run's
-// events used the value.
+// run_id); it counts in a window when its earliest event falls inside; a run attribute is the
+// greatest value its events carry; an event-level dimension matches when any of the run's events
+// used the value.
 import { dimensions, type Dimension } from '../src/costs/dimensions.js';
 
 export type RefEvent = Record<string, unknown>;
@@ -26,16 +26,14 @@ export function runsOf(events: RefEvent[]): Run[] {
   return [...runs.values()];
 }
 
-/** A run attribute: min over (timestamp, value) of the events that carry a value, like SQL's min(tuple). */
+/** A run attribute: the greatest value its events carry ('' when none does), like SQL's max(). */
 export function attributeOf(run: Run, d: Dimension): string {
-  let best: [number, string] | undefined;
+  let best = '';
   for (const e of run.events) {
     const v = valueOf(e, d);
-    if (v === '') continue;
-    const t = Date.parse(String(e.timestamp));
-    if (!best || t < best[0] || (t === best[0] && v < best[1])) best = [t, v];
+    if (v > best) best = v;
   }
-  return best?.[1] ?? '';
+  return best;
 }
 
 export function valuesOf(run: Run, d: Dimension): string[] {

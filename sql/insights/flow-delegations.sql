@@ -4,17 +4,17 @@
 SELECT p.run_id != '' AS has_parent, p.agent AS caller, c.agent AS callee, count() AS runs, toString(sum(c.cost)) AS cost
 FROM
 (
-    SELECT product_line_id, run_id, parent_run_id.2 AS parent, agent_id.2 AS agent, cost_usd AS cost
+    SELECT product_line_id, run_id, parent_run_id AS parent, agent_id AS agent, cost_usd AS cost
     FROM run_facts FINAL
     WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} {{filters}}
 ) AS c
 LEFT JOIN
 (
-    SELECT product_line_id, run_id, agent_id.2 AS agent
+    SELECT product_line_id, run_id, agent_id AS agent
     FROM run_facts FINAL
     WHERE run_id IN (
-        SELECT parent_run_id.2 FROM run_facts FINAL
-        WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND parent_run_id.2 != '' {{filters}}
+        SELECT parent_run_id FROM run_facts FINAL
+        WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND parent_run_id != '' {{filters}}
     ) {{scope}}
 ) AS p ON c.product_line_id = p.product_line_id AND c.parent = p.run_id
 GROUP BY has_parent, caller, callee

@@ -12,7 +12,7 @@ FROM
 ) AS e
 INNER JOIN
 (
-    SELECT product_line_id, run_id, parent_run_id.2 AS parent, agent_id.2 AS run_agent
+    SELECT product_line_id, run_id, parent_run_id AS parent, agent_id AS run_agent
     FROM run_facts FINAL
     WHERE run_id IN {runs:Array(String)}
 ) AS f ON e.product_line_id = f.product_line_id AND e.run_id = f.run_id

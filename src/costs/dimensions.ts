@@ -1,29 +1,29 @@
 // The dimensions analysts filter and group by: public name → cost_events column. Identifiers in
 // analytics SQL come only from this table; values only ever travel as bound parameters.
 // `rollups`: the narrow hourly rollups (migrations/013) that carry the dimension. `run`: how
-// run_facts (migrations/012) answers it: a run attribute (the value on the run's earliest event
-// that has one) or the set of values the run's events used.
+// run_facts (migrations/012) answers it: a run attribute (the greatest value the run's events
+// carry, '' when none does) or the set of values the run's events used.
 type Rollup = 'purchase' | 'business' | 'customer';
 type DimensionSpec = { column: string; rollups: readonly Rollup[]; run: { attribute: string } | { set: string } };
 
 export const dimensions = {
   product_line: { column: 'product_line_id', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'product_line_id' } },
-  environment: { column: 'environment', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'environment.2' } },
+  environment: { column: 'environment', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'environment' } },
   type: { column: 'type', rollups: ['purchase'], run: { set: 'types' } },
   status: { column: 'status', rollups: ['purchase'], run: { set: 'statuses' } },
   provider: { column: 'provider', rollups: ['purchase'], run: { set: 'providers' } },
   model: { column: 'model', rollups: ['purchase'], run: { set: 'models' } },
   tool: { column: 'tool', rollups: ['purchase'], run: { set: 'tools' } },
-  agent: { column: 'agent_id', rollups: ['purchase', 'business'], run: { attribute: 'agent_id.2' } },
-  agent_version: { column: 'agent_version', rollups: ['purchase', 'business'], run: { attribute: 'agent_version.2' } },
-  segment: { column: 'segment', rollups: ['business', 'customer'], run: { attribute: 'segment.2' } },
-  intent: { column: 'intent', rollups: ['business'], run: { attribute: 'intent.2' } },
-  feature: { column: 'feature', rollups: ['business'], run: { attribute: 'feature.2' } },
-  customer: { column: 'customer_id', rollups: ['customer'], run: { attribute: 'customer_id.2' } },
-  user: { column: 'user_id', rollups: [], run: { attribute: 'user_id.2' } },
-  workflow: { column: 'workflow_id', rollups: [], run: { attribute: 'workflow_id.2' } },
+  agent: { column: 'agent_id', rollups: ['purchase', 'business'], run: { attribute: 'agent_id' } },
+  agent_version: { column: 'agent_version', rollups: ['purchase', 'business'], run: { attribute: 'agent_version' } },
+  segment: { column: 'segment', rollups: ['business', 'customer'], run: { attribute: 'segment' } },
+  intent: { column: 'intent', rollups: ['business'], run: { attribute: 'intent' } },
+  feature: { column: 'feature', rollups: ['business'], run: { attribute: 'feature' } },
+  customer: { column: 'customer_id', rollups: ['customer'], run: { attribute: 'customer_id' } },
+  user: { column: 'user_id', rollups: [], run: { attribute: 'user_id' } },
+  workflow: { column: 'workflow_id', rollups: [], run: { attribute: 'workflow_id' } },
   step: { column: 'step_name', rollups: [], run: { set: 'steps' } },
-  prompt_version: { column: 'prompt_version', rollups: [], run: { attribute: 'prompt_version.2' } },
+  prompt_version: { column: 'prompt_version', rollups: [], run: { attribute: 'prompt_version' } },
 } as const satisfies Record<string, DimensionSpec>;
 
 /** Rollup tables (migrations 013 and 017), hourly and their daily twins. */

@@ -18,7 +18,7 @@ const metrics = {
   cache_read_tokens: z.number().int(),
   cache_write_tokens: z.number().int(),
   reasoning_tokens: z.number().int(),
-  runs: z.number().int().describe('runs started in the window that match the row (docs/analytics.md: run attributes from the run\'s earliest event, event-level dimensions when any event used the value)'),
+  runs: z.number().int().describe('runs started in the window that match the row (docs/analytics.md: run attributes: the greatest value the run\'s events carry; event-level dimensions: when any event used the value)'),
   failed_cost_usd: money.describe('cost of events whose status is not success'),
   cost_per_run: money.nullable().describe('cost_usd / runs, truncated to 12 decimals; null without runs'),
 };
