@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
-import { sql } from '../src/sql.js';
 import { timed } from './timing.js';
+import { loadBenchLedger } from './ledger.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -43,19 +43,7 @@ const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'agent-ledger-be
 const app = await buildApp(configWith({ DATA_DIR: dir, LOG_LEVEL: 'warn', API_KEYS: 'read:bench-read', RATE_LIMIT_MAX: 10_000_000, LOAD_PRICE_CATALOG: false, BUDGET_EVAL_INTERVAL_MS: 0, CACHE_TTL_MS: 0 }));
 const client = app.engine.client;
 const scalar = async (query: string) => Object.values((await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>())[0]!)[0];
-if (Number(await scalar('SELECT count() FROM cost_events')) !== COUNT) {
-  await client.command({ query: 'TRUNCATE TABLE cost_events' });
-  for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly']) await client.command({ query: `TRUNCATE TABLE ${table}` });
-  log(`generating ${COUNT.toLocaleString('en-US')} events inside ClickHouse (all views fed) …`);
-  const t0 = performance.now();
-  for (let done = 0; done < COUNT; done += 10_000_000) {
-    const n = Math.min(10_000_000, COUNT - done);
-    await client.command({ query: sql('bench/generate-events').replace('FROM numbers({count:UInt64})', `FROM numbers(${done}, ${n})`) });
-    log(`  ${(done + n).toLocaleString('en-US')} events, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  }
-  for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
-  log(`loaded and merged in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}
+await loadBenchLedger(client, COUNT, log);
 const runs = Number(await scalar('SELECT count() FROM run_facts FINAL'));
 log(`${COUNT.toLocaleString('en-US')} events, ${runs.toLocaleString('en-US')} runs`);
 

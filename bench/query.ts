@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
-import { sql } from '../src/sql.js';
 import { autocannon } from './autocannon.js';
 import { timed } from './timing.js';
+import { loadBenchLedger } from './ledger.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -45,19 +45,7 @@ const common = { DATA_DIR: dir, LOG_LEVEL: 'warn', API_KEYS: 'read:bench-read', 
 const uncached = await buildApp(configWith({ ...common, CACHE_TTL_MS: 0 }));
 const client = uncached.engine.client;
 const scalar = async (query: string) => Object.values((await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>())[0]!)[0];
-if (Number(await scalar('SELECT count() FROM cost_events')) !== COUNT) {
-  await client.command({ query: 'TRUNCATE TABLE cost_events' });
-  log(`generating ${COUNT.toLocaleString('en-US')} events inside ClickHouse (all views fed) …`);
-  const t0 = performance.now();
-  // In chunks of 10M so the insert's memory stays bounded; event numbers continue across chunks.
-  for (let done = 0; done < COUNT; done += 10_000_000) {
-    const n = Math.min(10_000_000, COUNT - done);
-    await client.command({ query: sql('bench/generate-events').replace('FROM numbers({count:UInt64})', `FROM numbers(${done}, ${n})`) });
-    log(`  ${(done + n).toLocaleString('en-US')} events, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  }
-  log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; merging the derived tables (OPTIMIZE … FINAL) …`);
-  for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
-}
+await loadBenchLedger(client, COUNT, log);
 const sizes = await (await client.query({
   query: "SELECT name, total_rows AS rows FROM system.tables WHERE database = currentDatabase() AND name IN ('cost_events', 'run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily') ORDER BY total_rows DESC",
   format: 'JSONEachRow',
@@ -110,7 +98,7 @@ if (process.env.BENCH_COMPARE === '1') {
   await row('aggregate projection on cost_events (hour × product line × model)', `${s.toFixed(0)} s`, '0', "SELECT model, sum(cost_usd), countIf(record_type = 'event') FROM cost_events WHERE toStartOfHour(timestamp) >= '2026-01-01 00:00:00' AND toStartOfHour(timestamp) < '2026-01-31 00:00:00' GROUP BY model");
   const used = await scalar("SELECT count() FROM system.query_log WHERE has(projections, 'agent_ledger.cost_events.bench_p_model')").catch(() => 'unknown');
   log(`projection used by the optimizer (query_log entries): ${String(used)}`);
-  await row('runs by segment: run_facts FINAL', 'view', await scalar('SELECT count() FROM run_facts'), "SELECT segment.2, count() FROM run_facts FINAL WHERE started_at >= '2026-01-01' AND started_at < '2026-01-31' GROUP BY segment.2");
+  await row('runs by segment: run_facts FINAL', 'view', await scalar('SELECT count() FROM run_facts'), "SELECT segment, count() FROM run_facts FINAL WHERE started_at >= '2026-01-01' AND started_at < '2026-01-31' GROUP BY segment");
   await row('runs by segment: uniqExact(run_id) on cost_events', '—', COUNT, `SELECT segment, uniqExact(run_id) FROM cost_events WHERE ${JAN} GROUP BY segment`);
   await client.command({ query: 'ALTER TABLE cost_events DROP PROJECTION IF EXISTS bench_p_model SETTINGS mutations_sync = 1' });
   await client.command({ query: 'DROP TABLE IF EXISTS bench_wide_hourly' });

@@ -7,9 +7,10 @@ import { toUnits } from '../pricing/decimal.js';
 import { fillSlots, sql } from '../sql.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 import { sliceTotals } from '../costs/query.js';
+import { dimensions, rollupTables, type Dimension } from '../costs/dimensions.js';
 
-export const anomalyDimensions = { user: 'user_id', feature: 'feature', customer: 'customer_id', agent: 'agent_id', model: 'model' } as const;
-export type AnomalyDimension = keyof typeof anomalyDimensions;
+export const anomalyDimensions = ['user', 'feature', 'customer', 'agent', 'model'] as const satisfies readonly Dimension[];
+export type AnomalyDimension = (typeof anomalyDimensions)[number];
 
 export function parseWindow(value: string, parameter = 'window'): number {
   const m = /^(\d{1,3})(h|d)$/.exec(value);
@@ -23,15 +24,14 @@ export type Anomaly = { dimension: string; value: string; hour: string; kind: 's
 
 const ratioOf = (a: string, b: string) => (toUnits(b) === 0n ? null : Number((toUnits(a) * 1000n) / toUnits(b)) / 1000);
 
-/** The narrow rollup that carries each dimension (src/costs/dimensions.ts); user has none. */
-const anomalySource: Record<AnomalyDimension, string | undefined> = { user: undefined, feature: 'cost_business_hourly', customer: 'cost_customer_hourly', agent: 'cost_purchase_hourly', model: 'cost_purchase_hourly' };
 const HOUR = 3_600_000;
 const hourParam = (ms: number) => toClickHouseTime(ms).slice(0, 19);
 
 export async function detectAnomalies(client: ClickHouseClient, q: { dimension: AnomalyDimension; to: number; windowMs: number; ratio: number; minSpend: string; scope?: string[] }): Promise<Anomaly[]> {
   const from = Math.floor((q.to - q.windowMs) / HOUR) * HOUR;
-  const column = anomalyDimensions[q.dimension];
-  const rollup = anomalySource[q.dimension];
+  const { column, rollups } = dimensions[q.dimension];
+  // The first (smallest) rollup that carries the dimension, as /agent-costs would choose; user has none.
+  const rollup = rollups[0] && rollupTables[rollups[0]].hourly;
   const rows = await (await client.query({
     query: fillSlots(sql('anomalies/hourly'), rollup
       ? { column, raw_column: column, source: rollup, hour: 'hour', events: 'sum(events)' }

@@ -2,7 +2,7 @@
 // anomalies and the top-spenders digest.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders, type AnomalyDimension } from '../anomalies/detect.js';
+import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders } from '../anomalies/detect.js';
 import { ApiError } from '../errors.js';
 import { text } from '../events/schema.js';
 import { toUnits } from '../pricing/decimal.js';
@@ -22,7 +22,7 @@ const budgetBody = z.strictObject({
   action: z.enum(['alert', 'block']).default('alert'),
 });
 const instant = z.iso.datetime({ offset: true }).optional().describe('evaluate as of this instant (default now)');
-const dimension = z.enum(Object.keys(anomalyDimensions) as [AnomalyDimension, ...AnomalyDimension[]]);
+const dimension = z.enum(anomalyDimensions);
 
 export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   const { budgets, guard, webhooks } = app;

@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../sql.js';
 import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
-import { wholeHourZone, zoneOffsetMs, type Granularity } from './time.js';
+import { wholeHourZone, zoneOffsetsAligned, type Granularity } from './time.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const metricNames = ['cost_usd', 'events', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'runs', 'failed_cost_usd', 'cost_per_run'] as const;
@@ -154,16 +154,11 @@ function tiers(q: CostQuery, rollup: Rollup | undefined) {
   const wholeFrom = Math.min(Math.ceil(q.from / HOUR) * HOUR, q.to);
   const wholeTo = Math.max(Math.floor(q.to / HOUR) * HOUR, wholeFrom);
   // Days are UTC days: usable unless hours are bucketed, or local buckets would split a UTC day.
-  const dailyOk = rollup !== undefined && q.granularity !== 'hour' && (!q.granularity || utcAlignedZone(q.tz, q.from, q.to));
+  const dailyOk = rollup !== undefined && q.granularity !== 'hour' && (!q.granularity || zoneOffsetsAligned(q.tz, q.from, q.to, DAY));
   let dayFrom = Math.ceil(wholeFrom / DAY) * DAY;
   let dayTo = Math.floor(wholeTo / DAY) * DAY;
   if (!dailyOk || dayFrom >= dayTo) dayFrom = dayTo = wholeFrom;
   return { wholeFrom, wholeTo, dayFrom, dayTo };
-}
-
-function utcAlignedZone(tz: string, from: number, to: number): boolean {
-  for (let t = from; t <= to; t += 7 * 86_400_000) if (zoneOffsetMs(tz, t) !== 0) return false;
-  return zoneOffsetMs(tz, to) === 0;
 }
 
 export function buildCostQuery(q: CostQuery, source: Source): { query: string; params: Record<string, unknown> } {

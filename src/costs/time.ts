@@ -104,9 +104,12 @@ export function resolveWindow(q: { from?: string; to?: string; date_range?: stri
   return { from, to, defaulted: q.from === undefined && q.to === undefined && q.date_range === undefined };
 }
 
-/** True when every UTC hour maps to whole hours in `tz` over the window (so hourly rollups fit). */
-export function wholeHourZone(tz: string, from: number, to: number): boolean {
-  for (let t = from; t <= to; t += 7 * 86_400_000) if (zoneOffsetMs(tz, t) % 3_600_000 !== 0) return false;
-  return zoneOffsetMs(tz, to) % 3_600_000 === 0;
+/** True when the zone's offset is a multiple of `unitMs` throughout the window (checked weekly and at the end). */
+export function zoneOffsetsAligned(tz: string, from: number, to: number, unitMs: number): boolean {
+  for (let t = from; t <= to; t += 7 * 86_400_000) if (zoneOffsetMs(tz, t) % unitMs !== 0) return false;
+  return zoneOffsetMs(tz, to) % unitMs === 0;
 }
+
+/** True when every UTC hour maps to whole hours in `tz` over the window (so hourly rollups fit). */
+export const wholeHourZone = (tz: string, from: number, to: number) => zoneOffsetsAligned(tz, from, to, 3_600_000);
 
