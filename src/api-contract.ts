@@ -20,7 +20,7 @@ declare module 'fastify' {
 const descriptions: Record<number, string> = {
   400: 'The request is malformed', 401: 'No valid API key', 403: 'The key may not use this route', 404: 'Not found',
   406: 'Not acceptable', 409: 'Conflicts with the current state', 413: 'Too large', 415: 'Unsupported media type',
-  422: 'Cannot be processed', 429: 'Rate limited (see Retry-After)', 500: 'Internal error', 503: 'Unavailable',
+  422: 'Cannot be processed', 429: 'Rate limited (see Retry-After)', 500: 'Internal error', 503: 'Unavailable (see Retry-After)',
 };
 
 type TransformInput = Parameters<typeof jsonSchemaTransform>[0] & { route: RouteOptions };
@@ -41,6 +41,8 @@ export function sharedProblems(route: RouteOptions): Map<number, Set<string>> {
     if (!config.scope) add(403, 'forbidden_scope');
   }
   if (config.rateLimit !== false) add(429, 'rate_limited');
+  // Every authenticated route reads or writes ClickHouse: unreachable or slow, it answers 503 with Retry-After.
+  if (config.roles) add(503, 'engine_unavailable');
   if (schema.querystring || schema.params || schema.body) add(400, 'invalid_request');
   const querystring = schema.querystring as { shape?: Record<string, unknown> } | undefined;
   if (querystring?.shape && 'cursor' in querystring.shape) add(400, 'invalid_cursor');

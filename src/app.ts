@@ -7,11 +7,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { contractTransform } from './api-contract.js';
 import { isLoopback, loadApiKeys, registerAuth } from './auth.js';
-import { createEngine, type Engine } from './clickhouse.js';
+import { createEngine, onClusterClause, type Engine } from './clickhouse.js';
 import { ConfigError, type Config } from './config.js';
-import { answerFrameworkError, ApiError, registerErrorHandling } from './errors.js';
+import { answerFrameworkError, ApiError, ENGINE_RETRY_AFTER_SECONDS, registerErrorHandling } from './errors.js';
 import { registerBoundedJsonParser } from './json-body.js';
 import { EventIngestor } from './events/ingest.js';
+import { Applier } from './events/applier.js';
+import { Claims } from './cluster/claims.js';
+import { fingerprintState, SharedState } from './cluster/shared-state.js';
 import { eventRoutes } from './events/routes.js';
 import { costRoutes } from './costs/routes.js';
 import { healthRoutes } from './health/routes.js';
@@ -32,11 +35,14 @@ import { guardrailRoutes } from './budgets/routes.js';
 import { insightRoutes } from './insights/routes.js';
 import { Budgets } from './budgets/service.js';
 import { Webhooks } from './webhooks/service.js';
+import { keyRoutes } from './keys/routes.js';
+import { dashboardRoutes } from './dashboard/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine;
     ingestor: EventIngestor;
+    claims: Claims;
     pricing: Pricing;
     taxonomy: Taxonomy;
     budgets: Budgets;
@@ -49,7 +55,18 @@ declare module 'fastify' {
 
 export const API_PREFIX = '/api/v1';
 
+const writers = new WeakMap<Engine, { claims: Claims; applier: Applier }>();
+function writersOf(engine: Engine, make: () => { claims: Claims; applier: Applier }) {
+  let w = writers.get(engine);
+  if (!w) writers.set(engine, (w = make()));
+  return w;
+}
+
 export async function buildApp(config: Config, opts: { engine?: Engine; logger?: boolean } = {}): Promise<FastifyInstance> {
+  if (config.APPLY_TIMEOUT_MS + 1000 >= config.APPLIER_LEASE_MS) {
+    // An apply must end (or be stopped by the engine) before the lease can pass to another process.
+    throw new ConfigError(`invalid configuration:\n  APPLY_TIMEOUT_MS: must be at least 1000 below APPLIER_LEASE_MS (${config.APPLY_TIMEOUT_MS} vs ${config.APPLIER_LEASE_MS})`);
+  }
   const keys = loadApiKeys(config);
   if (keys.length === 0 && !isLoopback(config.HOST)) {
     throw new ConfigError(`invalid configuration:\n  API_KEYS: required when HOST (${config.HOST}) is not a loopback address`);
@@ -88,19 +105,71 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   }
   const pricing = new Pricing(engine.client);
   const taxonomy = new Taxonomy(engine.client, config.TAXONOMY_MODE);
+  // Server mode: fingerprint the shared configuration before loading it, so a change another
+  // process makes while this one starts is still picked up (src/cluster/shared-state.ts).
+  const stateBaseline = engine.mode === 'server' ? await fingerprintState(engine.client) : undefined;
   await Promise.all([pricing.reload(), taxonomy.reload()]);
   every(config.PRICE_BOOK_REFRESH_MS, 'price book and taxonomy refresh', () => Promise.all([pricing.reload(), taxonomy.reload()]));
   app.decorate('pricing', pricing);
   app.decorate('taxonomy', taxonomy);
-  app.decorate('ingestor', new EventIngestor(engine.client, {
+  // One applier per ledger: this process in embedded mode; the lease holder among several
+  // processes on a ClickHouse server (src/events/applier.ts).
+  // Apps built on one engine object (tests, tools) share its claims and applier, like one process.
+  const { claims, applier } = writersOf(engine, () => {
+    const claims = new Claims(engine.client, Boolean(engine.cluster));
+    const applier = new Applier(engine.client, {
+      lease: engine.mode === 'server' ? claims.lease('applier', config.APPLIER_LEASE_MS) : undefined,
+      maxRows: config.INGEST_APPLY_MAX_ROWS,
+      minRows: config.INGEST_APPLY_MIN_ROWS,
+      delayMs: config.INGEST_APPLY_DELAY_MS,
+      pollMs: config.APPLIER_POLL_MS,
+      applyTimeoutMs: config.APPLY_TIMEOUT_MS,
+      onCluster: onClusterClause(engine) || undefined,
+      log: app.log,
+    });
+    applier.start();
+    return { claims, applier };
+  });
+  app.decorate('claims', claims);
+  app.decorate('ingestor', new EventIngestor(engine.client, applier, {
     admit: (e) => (taxonomy.admits(e.product_line_id!) ? undefined : { reason: 'unknown_product_line', message: `product_line_id: ${e.product_line_id} is not registered (taxonomy mode governed); register it, then replay` }),
     price: (row) => Object.assign(row, pricing.book.price(row)),
     maxEventCostUsd: config.MAX_EVENT_COST_USD,
+    applyWaitMs: config.INGEST_APPLY_WAIT_MS,
+    maxBacklogRows: config.INGEST_MAX_BACKLOG_ROWS,
   }));
+  // Commits a previous run logged but did not apply (a crash between the two steps) go in now.
+  await applier.recover();
+  // Every request but ingestion itself reads what this process acknowledged before it (onRequest,
+  // so even a response cache consulted before validation has seen the apply's invalidation).
+  // Bounded: with the engine unreachable an apply waits for it, and the read answers 503 instead.
+  const settleMs = config.CLICKHOUSE_REQUEST_TIMEOUT_MS;
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url;
+    if (request.method === 'POST' && (route === `${API_PREFIX}/events` || route === '/v1/traces')) return;
+    if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), settleMs)));
+    const settled = await Promise.race([app.ingestor.settle(), late]).finally(() => clearTimeout(timer));
+    if (settled === 'late') {
+      throw new ApiError(503, 'engine_unavailable', `events acknowledged by this process are not in the ledger yet after ${settleMs} ms (ClickHouse unreachable or slow); retry later`, { retry_after_seconds: ENGINE_RETRY_AFTER_SECONDS });
+    }
+  });
 
-  const budgets = new Budgets(engine.client);
-  const webhooks = new Webhooks(engine.client, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, retryBaseMs: config.WEBHOOK_RETRY_BASE_MS }, app.log);
-  const guard = new Guard(engine.client, budgets, webhooks, { anomalyDimensions: config.ANOMALY_DIMENSIONS.split(',') as AnomalyDimension[], ratio: config.ANOMALY_RATIO, minSpend: config.ANOMALY_MIN_SPEND_USD }, app.log);
+  const budgets = new Budgets(engine.client, {
+    watermark: () => app.ingestor.watermark(),
+    onApplied: (listener) => applier.onApplied(listener),
+    // "Applied after +∞, or an apply in flight": true exactly while this process applies.
+    applyInFlight: async () => applier.applying && (await app.ingestor.committedSince(Number.POSITIVE_INFINITY)),
+  });
+  // Server mode: one process (the `webhooks` lease holder) delivers; a claim decides which process announces a crossing.
+  const server = engine.mode === 'server';
+  const webhooks = new Webhooks(engine.client, {
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+    lease: server ? claims.lease('webhooks', Math.max(config.CLUSTER_LOCK_TTL_MS, 2 * config.WEBHOOK_TIMEOUT_MS + 4000)) : undefined,
+    pollMs: config.CLUSTER_SYNC_MS || 1000,
+  }, app.log);
+  const guard = new Guard(engine.client, budgets, webhooks, { anomalyDimensions: config.ANOMALY_DIMENSIONS.split(',') as AnomalyDimension[], ratio: config.ANOMALY_RATIO, minSpend: config.ANOMALY_MIN_SPEND_USD, claims: server ? claims : undefined }, app.log);
   await Promise.all([budgets.load(), webhooks.load(), guard.load()]);
   app.decorate('budgets', budgets);
   app.decorate('webhooks', webhooks);
@@ -110,9 +179,26 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     app.metrics.observeCommitted(c.rows);
   });
   every(config.BUDGET_SYNC_MS, 'budget sync', () => budgets.sync());
+  webhooks.start();
+  if (stateBaseline) {
+    // Several processes: config changed through another and its spend reach this one within CLUSTER_SYNC_MS.
+    const shared = new SharedState(engine.client, [
+      { name: 'price book', tables: ['prices', 'contract_rates', 'contract_unit_rates'], reload: () => pricing.reload() },
+      { name: 'taxonomy', tables: ['product_lines'], reload: () => taxonomy.reload() },
+      { name: 'budgets', tables: ['budgets'], reload: () => budgets.reload() },
+      { name: 'webhooks', tables: ['webhooks'], reload: () => webhooks.reloadHooks() },
+    ], stateBaseline, { watermark: () => app.ingestor.watermark(), sync: async () => { const again = await budgets.sync(); guard.soon(); return again; } }, app.log, config.CLUSTER_SYNC_MS);
+    every(config.CLUSTER_SYNC_MS, 'shared state sync', () => shared.tick());
+  }
   every(config.BUDGET_EVAL_INTERVAL_MS, 'guardrail evaluation', () => guard.evaluate({ anomalies: true }));
   app.addHook('onClose', async () => webhooks.close());
-  if (!opts.engine) app.addHook('onClose', async () => engine.client.close());
+  if (!opts.engine) {
+    app.addHook('onClose', async () => {
+      // The applier first: it finishes its pass and gives up its lease while the engine is up.
+      await applier.close();
+      await engine.client.close();
+    });
+  }
   if (keys.length === 0) {
     app.log.warn('NO API KEYS CONFIGURED: every request on loopback is treated as admin. Set API_KEYS before exposing this service.');
   }
@@ -164,7 +250,10 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(chargebackRoutes);
     await api.register(guardrailRoutes);
     await api.register(insightRoutes);
+    await api.register(keyRoutes);
   }, { prefix: API_PREFIX });
+  // The web dashboard at / (web/), reading only the API above.
+  await app.register(dashboardRoutes);
   await app.ready();
   return app;
 }

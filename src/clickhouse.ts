@@ -2,10 +2,27 @@
 // unset, the HTTP client otherwise. Both speak the same SQL against the same schema.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import type { Config } from './config.js';
 
-export type Engine = { client: ClickHouseClient; mode: 'embedded' | 'server'; database: string; cluster?: string };
+/** How migrations lay tables out on a cluster (src/cluster-ddl.ts); both true unless configured otherwise. */
+export type ClusterDdl = { onCluster: boolean; replicated: boolean };
+
+export type Engine = { client: ClickHouseClient; mode: 'embedded' | 'server'; database: string; cluster?: string; clusterDdl?: ClusterDdl };
+
+/** `ON CLUSTER '…'` for DDL this process issues outside migrations, or nothing. */
+export function onClusterClause(engine: Pick<Engine, 'cluster' | 'clusterDdl'>): string {
+  return engine.cluster && engine.clusterDdl?.onCluster !== false ? `ON CLUSTER '${engine.cluster}'` : '';
+}
+
+// On a cluster, the big tables are Distributed (src/cluster-ddl.ts): an insert reaches every shard
+// before the call returns (so an apply is visible when acknowledged, and a failed one is retried
+// whole), and an IN / JOIN subquery over a Distributed table inside a distributed query runs once,
+// globally, instead of being refused.
+const clusterSettings: ClickHouseSettings = {
+  insert_distributed_sync: 1,
+  distributed_product_mode: 'global',
+};
 
 // Money leaves ClickHouse as decimal strings, never as JSON numbers.
 const settings: ClickHouseSettings = {
@@ -17,22 +34,35 @@ const settings: ClickHouseSettings = {
 export async function createEngine(config: Config): Promise<Engine> {
   const database = config.CLICKHOUSE_DATABASE;
   if (config.CLICKHOUSE_URL) {
-    const bootstrap = createClient({
+    const cluster = config.CLICKHOUSE_CLUSTER;
+    const clusterDdl = cluster ? { onCluster: config.CLICKHOUSE_ON_CLUSTER, replicated: config.CLICKHOUSE_REPLICATED } : undefined;
+    const connection = {
       url: config.CLICKHOUSE_URL,
       username: config.CLICKHOUSE_USER,
       password: config.CLICKHOUSE_PASSWORD,
-    });
-    const onCluster = config.CLICKHOUSE_CLUSTER ? ` ON CLUSTER '${config.CLICKHOUSE_CLUSTER}'` : '';
-    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}${onCluster}` });
-    await bootstrap.close();
+      // A silent engine fails the call after this long (503 engine_unavailable, src/errors.ts).
+      request_timeout: config.CLICKHOUSE_REQUEST_TIMEOUT_MS,
+      // Every failure reaches the caller, which answers or logs it once; the client would log it again.
+      log: { level: ClickHouseLogLevel.OFF },
+    };
+    const bootstrap = createClient(connection);
+    try {
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${database} ${onClusterClause({ cluster, clusterDdl })}` });
+    } finally {
+      await bootstrap.close();
+    }
     const client = createClient({
-      url: config.CLICKHOUSE_URL,
-      username: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
+      ...connection,
       database,
-      clickhouse_settings: { ...settings, wait_end_of_query: 1 },
+      clickhouse_settings: {
+        ...settings,
+        wait_end_of_query: 1,
+        // A call we gave up on (timeout) stops its SELECT on the server too.
+        cancel_http_readonly_queries_on_client_close: 1,
+        ...(cluster ? clusterSettings : {}),
+      },
     });
-    return { client, mode: 'server', database, cluster: config.CLICKHOUSE_CLUSTER };
+    return { client, mode: 'server', database, cluster, clusterDdl };
   }
   // chdb is loaded lazily so server deployments never load the native engine.
   const { createChdbConnection } = await import('chdb/connection');
@@ -45,4 +75,31 @@ export async function createEngine(config: Config): Promise<Engine> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({ query: `USE ${database}` });
   return { client, mode: 'embedded', database };
+}
+
+// ClickHouse errors that say "not now" rather than "wrong request": overload, limits reached,
+// replicas or Keeper unreachable, a query the server cancelled or timed out.
+const transientCodes = new Map<number, string>([
+  [159, 'TIMEOUT_EXCEEDED'], [202, 'TOO_MANY_SIMULTANEOUS_QUERIES'], [203, 'NO_FREE_CONNECTION'], [209, 'SOCKET_TIMEOUT'],
+  [210, 'NETWORK_ERROR'], [236, 'ABORTED'], [241, 'MEMORY_LIMIT_EXCEEDED'], [242, 'TABLE_IS_READ_ONLY'], [252, 'TOO_MANY_PARTS'],
+  [279, 'ALL_CONNECTION_TRIES_FAILED'], [285, 'TOO_FEW_LIVE_REPLICAS'], [286, 'UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE'],
+  [319, 'UNKNOWN_STATUS_OF_INSERT'], [394, 'QUERY_WAS_CANCELLED'], [425, 'SYSTEM_ERROR'], [999, 'KEEPER_EXCEPTION'],
+]);
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+
+/**
+ * Why ClickHouse could not serve a call, when the cause is the engine's state rather than the request
+ * (unreachable, silent past CLICKHOUSE_REQUEST_TIMEOUT_MS, overloaded): such a call may succeed if
+ * retried later. Undefined for every other error.
+ */
+export function engineFault(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && networkCodes.has(code)) return `ClickHouse is unreachable (${code})`;
+  if (err.message === 'Timeout error.') return 'ClickHouse did not answer in time';
+  if (/socket hang up|other side closed/i.test(err.message)) return 'ClickHouse closed the connection';
+  const numeric = typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : undefined;
+  const name = numeric === undefined ? undefined : transientCodes.get(numeric);
+  if (name) return `ClickHouse cannot serve the request now (${name})`;
+  return err.cause === undefined || err.cause === err ? undefined : engineFault(err.cause);
 }

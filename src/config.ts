@@ -14,10 +14,28 @@ const envSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('agent_ledger'),
   CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a plain cluster name').optional(),
+  // With CLICKHOUSE_CLUSTER (docs/operations.md "ClickHouse cluster"): DDL ON CLUSTER (false when the
+  // database replicates DDL itself, e.g. a Replicated database), and Replicated* engines (false:
+  // sharded without replicas).
+  CLICKHOUSE_ON_CLUSTER: bool.default(true),
+  CLICKHOUSE_REPLICATED: bool.default(true),
+  // Server mode: the longest a ClickHouse call may stay silent before it fails (then 503 engine_unavailable).
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   API_KEYS: z.string().optional(),
   API_KEYS_FILE: z.string().optional(),
   MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_BATCH_EVENTS: int(1, 100_000).default(10_000),
+  // Ingestion in two steps (docs/ingestion.md "Many writers"): rows per apply insert; how many
+  // logged-but-unapplied rows a process lets pile up, and how long a batch waits for the backlog
+  // to fall under that before 503; and (server mode) the applier lease and polling.
+  INGEST_APPLY_MAX_ROWS: int(1, 10_000_000).default(100_000),
+  INGEST_APPLY_MIN_ROWS: int(0, 10_000_000).default(20_000),
+  INGEST_APPLY_DELAY_MS: int(0, 60_000).default(250),
+  INGEST_MAX_BACKLOG_ROWS: int(1000, 100_000_000).default(200_000),
+  INGEST_APPLY_WAIT_MS: int(100, 600_000).default(30_000),
+  APPLIER_LEASE_MS: int(1000, 600_000).default(10_000),
+  APPLIER_POLL_MS: int(5, 60_000).default(50),
+  APPLY_TIMEOUT_MS: int(1000, 600_000).default(4_000),
   // Hardening (docs/hardening.md): per-event money ceiling (≤ 10^12 so no Decimal(38,12) sum can
   // overflow), JSON nesting depth of any body, and how much of an oversized body is read before 413.
   MAX_EVENT_COST_USD: z.string().regex(/^[1-9]\d{0,11}(\.\d{1,12})?$/, 'must be a decimal amount between 1 and 999999999999.999999999999').default('1000000'),
@@ -33,6 +51,13 @@ const envSchema = z.object({
   LOAD_PRICE_CATALOG: bool.default(true),
   BUDGET_SYNC_MS: int(0, 86_400_000).default(30_000),
   BUDGET_EVAL_INTERVAL_MS: int(0, 86_400_000).default(60_000),
+  // Several API processes on one ClickHouse server (docs/operations.md "Several API processes"):
+  // how often each process picks up configuration another changed (prices, taxonomy, budgets,
+  // webhooks) and re-reads budget spend (0 = never); how long a month close or shared-cost entry
+  // waits for another process's before 503; how long a holder that died blocks the others.
+  CLUSTER_SYNC_MS: int(0, 3_600_000).default(1_000),
+  CLUSTER_LOCK_WAIT_MS: int(100, 3_600_000).default(60_000),
+  CLUSTER_LOCK_TTL_MS: int(1000, 600_000).default(10_000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5_000),
   WEBHOOK_MAX_ATTEMPTS: int(1, 20).default(8),

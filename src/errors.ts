@@ -4,6 +4,10 @@ import { z } from 'zod';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { drainRequest } from './json-body.js';
+import { engineFault } from './clickhouse.js';
+
+/** How long a client should wait before retrying a request ClickHouse could not serve. */
+export const ENGINE_RETRY_AFTER_SECONDS = 5;
 
 export const problemSchema = z
   .object({ type: z.string(), title: z.string(), status: z.number(), reason: z.string(), detail: z.string() })
@@ -45,7 +49,13 @@ export function toProblem(err: FastifyError | ApiError | Error): { status: numbe
   let reason = 'internal_error';
   let detail = 'internal error';
   let extra: Record<string, unknown> = {};
-  if (err instanceof ApiError) {
+  const fault = err instanceof ApiError ? undefined : engineFault(err);
+  if (fault) {
+    // ClickHouse unreachable, silent or overloaded: the request may succeed later, and nothing of it
+    // was acknowledged (an ingest's receipt is only sent after its events are durably logged).
+    [status, reason, detail] = [503, 'engine_unavailable', `${fault}; nothing of this request was acknowledged, retry later`];
+    extra = { retry_after_seconds: ENGINE_RETRY_AFTER_SECONDS };
+  } else if (err instanceof ApiError) {
     ({ statusCode: status, reason, extra } = err);
     detail = err.message;
   } else if (hasZodFastifySchemaValidationErrors(err)) {
@@ -87,15 +97,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
   const maxDrainBytes = app.hasDecorator('config') ? app.config.MAX_DRAIN_BYTES : 64 * 1024 * 1024;
   app.setErrorHandler(async (err, request, reply) => {
     const { status, body } = toProblem(err as FastifyError);
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (body.reason === 'engine_unavailable') request.log.warn({ err: { message: (err as Error).message } }, String(body.detail));
+    else if (status >= 500) request.log.error({ err }, 'request failed');
     if (status === 413) {
       // Answering while the client still uploads makes it see EPIPE, not the 413: read the rest
       // (up to MAX_DRAIN_BYTES), then answer and close.
       reply.header('connection', 'close');
       await drainRequest(request.raw, maxDrainBytes);
     }
-    if (status === 429 && err instanceof ApiError && typeof err.extra.retry_after_seconds === 'number') {
-      reply.header('retry-after', String(err.extra.retry_after_seconds));
+    if ((status === 429 || status === 503) && typeof body.retry_after_seconds === 'number') {
+      reply.header('retry-after', String(body.retry_after_seconds));
     }
     return reply.code(status).type('application/problem+json').send(body);
   });

@@ -1,10 +1,12 @@
 // Migrations: numbered DDL files in migrations/, applied in order, each recorded in
 // schema_migrations so a re-run applies only what is new. Files may target a cluster through
-// two placeholders: {{ON_CLUSTER}} and {{REPLICATED}} (prefix of a MergeTree engine name).
+// two placeholders: {{ON_CLUSTER}} and {{REPLICATED}} (prefix of a MergeTree engine name); on a
+// cluster, src/cluster-ddl.ts rewrites each statement (Replicated engines, Distributed tables).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine } from './clickhouse.js';
+import { onClusterClause, type Engine } from './clickhouse.js';
+import { renderForCluster, storageTable, type ClusterLayout } from './cluster-ddl.js';
 import { projectPath } from './sql.js';
 
 export type Migration = { version: number; name: string; sql: string; checksum: string };
@@ -22,11 +24,16 @@ export function loadMigrations(dir = projectPath('migrations')): Migration[] {
     });
 }
 
-/** Fill the cluster placeholders: empty for a single node, ON CLUSTER + Replicated engines for a cluster. */
-export function renderMigration(sql: string, cluster?: string): string {
-  return sql
-    .replaceAll('{{ON_CLUSTER}}', cluster ? `ON CLUSTER '${cluster}'` : '')
-    .replaceAll('{{REPLICATED}}', cluster ? 'Replicated' : '');
+/** Fill the cluster placeholders: empty for a single node; for a cluster, see src/cluster-ddl.ts. */
+export function renderMigration(sql: string, layout?: ClusterLayout): string {
+  if (!layout) return sql.replaceAll('{{ON_CLUSTER}}', '').replaceAll('{{REPLICATED}}', '');
+  return `${splitStatements(sql).flatMap((s) => renderForCluster(s, layout)).join(';\n\n')};\n`;
+}
+
+/** The engine's cluster layout, when its tables live on a cluster. */
+export function clusterLayout(engine: Pick<Engine, 'cluster' | 'clusterDdl' | 'database'>): ClusterLayout | undefined {
+  if (!engine.cluster) return undefined;
+  return { cluster: engine.cluster, database: engine.database, onCluster: engine.clusterDdl?.onCluster ?? true, replicated: engine.clusterDdl?.replicated ?? true };
 }
 
 /** Split a file into statements on semicolons that end a line; comments-only chunks are skipped. */
@@ -41,15 +48,15 @@ export type MigrationReport = { applied: string[]; skipped: number; changedSince
 
 /** `until`: apply migrations up to this version only (to reproduce an older release's schema in tests). */
 export async function migrate(engine: Engine, log: (msg: string) => void = () => {}, opts: { until?: number } = {}): Promise<MigrationReport> {
-  const { client, cluster } = engine;
-  await client.command({
-    query: renderMigration(
-      `CREATE TABLE IF NOT EXISTS schema_migrations {{ON_CLUSTER}} (
-         version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
-       ) ENGINE = {{REPLICATED}}ReplacingMergeTree ORDER BY version`,
-      cluster,
-    ),
-  });
+  const { client } = engine;
+  const layout = clusterLayout(engine);
+  const [createLedger] = splitStatements(renderMigration(
+    `CREATE TABLE IF NOT EXISTS schema_migrations {{ON_CLUSTER}} (
+       version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+     ) ENGINE = {{REPLICATED}}ReplacingMergeTree ORDER BY version`,
+    layout,
+  ));
+  await client.command({ query: createLedger! });
   const done = await client.query({ query: 'SELECT version, checksum FROM schema_migrations FINAL', format: 'JSONEachRow' });
   const recorded = new Map((await done.json<{ version: number; checksum: string }>()).map((r) => [r.version, r.checksum]));
   const report: MigrationReport = { applied: [], skipped: 0, changedSinceApplied: [] };
@@ -62,9 +69,10 @@ export async function migrate(engine: Engine, log: (msg: string) => void = () =>
       if (checksum !== m.checksum) report.changedSinceApplied.push(label);
       continue;
     }
-    const statements = splitStatements(renderMigration(m.sql, cluster));
-    for (const statement of statements) await client.command({ query: statement });
-    for (const [, view] of m.sql.matchAll(backfillDirective)) await backfillFromView(engine, statements, view!, log);
+    for (const statement of splitStatements(renderMigration(m.sql, layout))) await client.command({ query: statement });
+    // A backfill reads and writes the tables by their logical names (Distributed ones on a cluster).
+    const logical = splitStatements(renderMigration(m.sql));
+    for (const [, view] of m.sql.matchAll(backfillDirective)) await backfillFromView(engine, logical, view!, log);
     await client.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name, checksum: m.checksum }], format: 'JSONEachRow' });
     report.applied.push(label);
     log(`migration applied: ${label}`);
@@ -84,7 +92,7 @@ const backfillDirective = /^-- @backfill (\w+)\s*$/gm;
  * twice, so upgrade with one process, then start the others.
  */
 export async function backfillFromView(engine: Engine, statements: string[], view: string, log: (msg: string) => void): Promise<void> {
-  const { client, cluster } = engine;
+  const { client } = engine;
   const create = statements.find((s) => new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}\\b`, 'm').test(s));
   const parsed = create && /\sTO (\w+) AS\s+([\s\S]+)$/.exec(create);
   if (!parsed) throw new Error(`@backfill ${view}: no CREATE MATERIALIZED VIEW ${view} … TO <table> AS SELECT in the same migration`);
@@ -94,7 +102,7 @@ export async function backfillFromView(engine: Engine, statements: string[], vie
   if (!from) throw new Error(`@backfill ${view}: the view must read cost_events or an hourly rollup`);
   const time = from[1] === 'cost_events' ? 'timestamp' : 'hour';
   const source = select!.replace(from[0], `FROM (SELECT * FROM ${from[1]} WHERE toYYYYMM(${time}) = {month:UInt32})`);
-  await client.command({ query: `TRUNCATE TABLE IF EXISTS ${target} ${cluster ? `ON CLUSTER '${cluster}'` : ''}` });
+  await client.command({ query: `TRUNCATE TABLE IF EXISTS ${storageTable(target!, engine.cluster)} ${onClusterClause(engine)}` });
   const months = await (await client.query({ query: 'SELECT toYYYYMM(timestamp) AS month, count() AS n FROM cost_events GROUP BY month ORDER BY month', format: 'JSONEachRow' })).json<{ month: number; n: string }>();
   const started = performance.now();
   let done = 0;

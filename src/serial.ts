@@ -1,5 +1,6 @@
 // One-at-a-time sections per app instance: a money operation whose check and write must not
-// interleave with another of its kind in this process (quarantine replay, shared-cost entry).
+// interleave with another of its kind in this process (quarantine replay). Operations that must not
+// interleave across processes either (month close, shared-cost entry) use src/cluster/lock.ts.
 const tails = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 /** Run `fn` after every earlier call with the same owner and name has settled. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKey, loadApiKeys, parseApiKeys } from '../src/auth.js';
 import { configWith, loadConfig } from '../src/config.js';
-import { loadMigrations, migrate, renderMigration, splitStatements } from '../src/migrate.js';
+import { clusterLayout, loadMigrations, migrate, renderMigration, splitStatements } from '../src/migrate.js';
 import { buildTestApp, rows, type TestApp } from './helper.js';
 
 describe('config', () => {
@@ -38,6 +38,13 @@ describe('migrations', () => {
   });
   afterAll(async () => t.close());
 
+  it('run on the engine the vitest project asks for (embedded, server, or a cluster of Distributed tables)', async () => {
+    const project = process.env.LEDGER_TEST_ENGINE ?? 'embedded';
+    expect(t.app.engine.mode).toBe(project === 'embedded' ? 'embedded' : 'server');
+    const [ledger] = await rows<{ engine: string }>(t.app, "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'cost_events'");
+    expect(ledger?.engine).toBe(project === 'cluster' ? 'Distributed' : 'MergeTree');
+  });
+
   it('are numbered, unique and applied in order', async () => {
     const files = loadMigrations();
     expect(files.map((m) => m.version)).toEqual(files.map((_, i) => i + 1));
@@ -50,14 +57,16 @@ describe('migrations', () => {
     const report = await migrate(t.app.engine);
     expect(report).toEqual({ applied: [], skipped: loadMigrations().length, changedSinceApplied: [] });
     // Every statement is IF NOT EXISTS, so replaying the files themselves is harmless too.
-    for (const m of loadMigrations()) for (const s of splitStatements(renderMigration(m.sql))) await t.app.engine.client.command({ query: s });
+    for (const m of loadMigrations()) for (const s of splitStatements(renderMigration(m.sql, clusterLayout(t.app.engine)))) await t.app.engine.client.command({ query: s });
     expect(await rows(t.app, "SELECT name, create_table_query FROM system.tables WHERE database = currentDatabase() ORDER BY name")).toEqual(before);
   });
 
   it('render for a cluster with ON CLUSTER and Replicated engines', () => {
     const sql = loadMigrations()[0]!.sql;
-    expect(renderMigration(sql, 'prod')).toMatch(/CREATE TABLE IF NOT EXISTS cost_events ON CLUSTER 'prod'/);
-    expect(renderMigration(sql, 'prod')).toMatch(/ENGINE = ReplicatedMergeTree/);
+    const prod = { cluster: 'prod', database: 'agent_ledger', onCluster: true, replicated: true };
+    expect(renderMigration(sql, prod)).toMatch(/CREATE TABLE IF NOT EXISTS cost_events_local ON CLUSTER 'prod'/);
+    expect(renderMigration(sql, prod)).toMatch(/ENGINE = ReplicatedMergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/cost_events_local', '\{replica\}'\)/);
+    expect(renderMigration(sql, prod)).toMatch(/CREATE TABLE IF NOT EXISTS cost_events ON CLUSTER 'prod' AS cost_events_local\nENGINE = Distributed\('prod', 'agent_ledger', 'cost_events_local', /);
     expect(renderMigration(sql)).toMatch(/ENGINE = MergeTree/);
     expect(renderMigration(sql)).not.toMatch(/\{\{/);
   });

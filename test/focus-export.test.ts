@@ -200,6 +200,7 @@ describe('closed month, late corrections, hashes', () => {
 describe('months closed before FOCUS statements', () => {
   it('keep the legacy statement and hash; a re-issue adds a FOCUS statement with its own hash', async () => {
     await post(t.app, [makeEvent({ timestamp: '2025-11-10T00:00:00Z', product_line_id: 'fx-old', cost_usd: '3.3' }), ev({ timestamp: '2025-11-11T00:00:00Z', product_line_id: 'fx-old', usage: { input_tokens: 1000, output_tokens: 10 } })], as('ing'));
+    await t.app.ingestor.settle(); // in cost_events before the SQL below rewrites their received_at
     // a legacy close, as the previous version wrote it: statement_rows + a periods row with the old hash
     const { client } = t.app.engine;
     await client.command({ query: `INSERT INTO statement_rows (statement_month, row_no, BillingPeriodStart, BillingPeriodEnd, ChargePeriodStart, ChargePeriodEnd, ChargeCategory, ChargeClass, BilledCost, EffectiveCost, ListCost, ContractedCost, BillingCurrency, ServiceProviderName, ServiceName, ServiceCategory, SkuId, ConsumedQuantity, ConsumedUnit, PricingQuantity, PricingUnit, Tags, x_ProductLine, x_CostCenter, x_Owner, x_Environment, x_Agent, x_BillingMode, x_AllocationMethod, x_SharedCostId, x_EventCount)

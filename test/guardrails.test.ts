@@ -19,7 +19,11 @@ const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, 
 const check = async (attrs: Record<string, unknown>, key = 'ing') => (await send('POST', '/api/v1/budgets/check', attrs, key)).json();
 const iso = (ms: number) => new Date(ms).toISOString();
 const now = Date.now();
-const ingest = async (events: Record<string, unknown>[]) => expect((await post(t.app, events, as('ing'))).json().accepted).toBe(events.length);
+// Acknowledged, then applied (tests below call the guard directly, not through a request that would wait).
+const ingest = async (events: Record<string, unknown>[]) => {
+  expect((await post(t.app, events, as('ing'))).json().accepted).toBe(events.length);
+  await t.app.ingestor.settle();
+};
 const until = async (fn: () => Promise<boolean>, ms = 8000) => {
   const end = Date.now() + ms;
   while (Date.now() < end) {

@@ -1,19 +1,43 @@
 // Test plumbing: a ready app on a fresh embedded ClickHouse data directory, event builders,
 // and direct SQL for asserting what was stored.
+// In the `server` vitest project (LEDGER_TEST_ENGINE=server) the same tests run in server mode:
+// each app gets a fresh database on the ClickHouse HTTP endpoint for tests (one per test file).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { afterAll } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { configWith, type Env } from '../src/config.js';
 import type { Engine } from '../src/clickhouse.js';
+import { startClickHouseHttp, type ClickHouseHttp } from './clickhouse-http-endpoint.js';
 
 export type TestApp = { app: FastifyInstance; dir: string; close: () => Promise<void> };
 
+// LEDGER_TEST_ENGINE=cluster: the same, with the endpoint's engine configured as a one-shard cluster
+// (test/infra/one-shard-cluster.xml) and the app's tables laid out for it: Distributed tables over
+// shard-local ones (src/cluster-ddl.ts), so every read and write goes through a Distributed table.
+const testEngine = process.env.LEDGER_TEST_ENGINE;
+export const serverMode = testEngine === 'server' || testEngine === 'cluster';
+let endpoint: Promise<ClickHouseHttp> | undefined;
+if (serverMode) afterAll(async () => (await endpoint)?.stop());
+
+/** Server mode: the settings that point an app at a fresh database on this file's endpoint. */
+async function serverEnv(): Promise<Partial<Record<keyof Env, string>>> {
+  const cluster = testEngine === 'cluster';
+  const ep = await (endpoint ??= startClickHouseHttp(cluster ? { configFile: 'test/infra/one-shard-cluster.xml' } : {}));
+  return {
+    CLICKHOUSE_URL: ep.url,
+    CLICKHOUSE_DATABASE: `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
+    ...(cluster ? { CLICKHOUSE_CLUSTER: 'ledger', CLICKHOUSE_ON_CLUSTER: 'false', CLICKHOUSE_REPLICATED: 'false' } : {}),
+  };
+}
+
 export async function buildTestApp(env: Partial<Record<keyof Env, string | number | boolean>> = {}, engine?: Engine): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ledger-test-'));
-  const app = await buildApp(configWith({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...env }), { engine });
+  const server = serverMode && !engine && env.CLICKHOUSE_URL === undefined ? await serverEnv() : {};
+  const app = await buildApp(configWith({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...server, ...env }), { engine });
   return {
     app,
     dir,
@@ -43,7 +67,9 @@ export function makeEvent(partial: Record<string, unknown> = {}): Record<string,
   };
 }
 
+/** Run SQL on the test app's engine, after what the app acknowledged is applied (like its own reads). */
 export async function rows<T = Record<string, unknown>>(app: FastifyInstance, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  await app.ingestor?.settle();
   const rs = await app.engine.client.query({ query, query_params: params, format: 'JSONEachRow' });
   return rs.json<T>();
 }

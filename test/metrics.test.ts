@@ -31,6 +31,7 @@ describe('/metrics', () => {
       makeEvent({ product_line_id: undefined, timestamp: tenMinutesAgo }), // quarantined
     ];
     expect((await post(t.app, batch, as('metrics-ingest-key'))).statusCode).toBe(207);
+    await t.app.ingestor.settle(); // applied, so the retry is looked up in the ledger (not found pending in memory)
     expect((await post(t.app, [batch[0]], as('metrics-ingest-key'))).json()).toMatchObject({ duplicates: 1 });
     for (let i = 0; i < 3; i++) expect((await t.app.inject({ url: `/api/v1/prices?limit=${10 + i}`, headers: as('metrics-read-key') })).statusCode).toBe(200);
     expect((await t.app.inject({ url: '/api/v1/no-such-route/metrics-secret-line', headers: as('metrics-read-key') })).statusCode).toBe(404);
@@ -72,8 +73,10 @@ describe('/metrics', () => {
   });
 
   it('times ClickHouse calls by query tag and kind', () => {
-    // Two batches: one event insert (the retry was a duplicate), two duplicate checks.
-    expect(sample(text, 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'cost_events', outcome: 'ok' })).toBe(1);
+    // Two batches: one log insert and one apply into cost_events (the retry was a duplicate), two duplicate checks.
+    expect(sample(text, 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'event_log', outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'command', tag: 'events.apply-commits', outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'query', tag: 'events.find-ingested-ids', outcome: 'ok' })).toBe(2);
     expect(sample(text, 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'quarantine', outcome: 'ok' })).toBe(1);
     const tags = [...text.matchAll(/^agent_ledger_clickhouse_query_duration_seconds_count\{kind="query",tag="([^"]+)"/gm)].map((m) => m[1]);
     expect(tags.length).toBeGreaterThan(0);
@@ -94,10 +97,10 @@ describe('/metrics', () => {
   it('times each call of a shared engine once in every app built on it', async () => {
     const second = await buildApp(configWith({ DATA_DIR: t.dir, LOG_LEVEL: 'silent', API_KEYS: KEYS, MIGRATE_ON_START: false, BUDGET_EVAL_INTERVAL_MS: 0, BUDGET_SYNC_MS: 0 }), { engine: t.app.engine });
     try {
-      const before = sample(await t.app.metrics.render(), 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'cost_events', outcome: 'ok' });
+      const before = sample(await t.app.metrics.render(), 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'event_log', outcome: 'ok' });
       expect((await post(second, [makeEvent({ product_line_id: 'metrics-two' })], as('metrics-ingest-key'))).statusCode).toBe(200);
-      expect(sample(await second.metrics.render(), 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'cost_events', outcome: 'ok' })).toBe(1);
-      expect(sample(await t.app.metrics.render(), 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'cost_events', outcome: 'ok' })).toBe(before! + 1);
+      expect(sample(await second.metrics.render(), 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'event_log', outcome: 'ok' })).toBe(1);
+      expect(sample(await t.app.metrics.render(), 'agent_ledger_clickhouse_query_duration_seconds_count', { kind: 'insert', tag: 'event_log', outcome: 'ok' })).toBe(before! + 1);
       expect(sample(await second.metrics.render(), 'agent_ledger_events_total', { status: 'accepted' })).toBe(1);
     } finally {
       await second.close();

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectPath } from '../src/sql.js';
 
-export type ServerProcess = { child: ChildProcess; port: number; url: string; dir: string; stop: () => Promise<void> };
+export type ServerProcess = {
+  child: ChildProcess; port: number; url: string; dir: string;
+  /** SIGTERM (graceful close), SIGKILL after 10 s; removes the data directory. */
+  stop: () => Promise<void>;
+  /** SIGKILL at once, mid-request if one runs (a crashed process); the data directory is kept. */
+  kill: () => Promise<void>;
+};
 
 export function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ledger-proc-'));
@@ -24,6 +30,12 @@ export function startServerProcess(env: Record<string, string> = {}): Promise<Se
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true });
+  };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
   };
   return new Promise((resolve, reject) => {
     let out = '';
@@ -44,7 +56,7 @@ export function startServerProcess(env: Record<string, string> = {}): Promise<Se
         child.stdout!.resume();
         child.stderr!.resume();
         const port = Number(m[1]);
-        resolve({ child, port, url: `http://127.0.0.1:${port}`, dir, stop });
+        resolve({ child, port, url: `http://127.0.0.1:${port}`, dir, stop, kill });
       }
     };
     child.stdout!.on('data', onData);
@@ -55,4 +67,22 @@ export function startServerProcess(env: Record<string, string> = {}): Promise<Se
       reject(new Error(`server exited with ${code}:\n${out}`));
     });
   });
+}
+
+/**
+ * `n` API processes on one ClickHouse server (e.g. the ClickHouse HTTP endpoint for tests,
+ * test/clickhouse-http-endpoint.ts), each on its own port: the first applies the migrations, the
+ * others start on the migrated database. `env` applies to all (CLICKHOUSE_DATABASE, intervals, …).
+ */
+export async function startApiProcesses(n: number, clickhouseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess[]> {
+  const shared = { CLICKHOUSE_URL: clickhouseUrl, ...env };
+  const first = await startServerProcess(shared);
+  const rest = await Promise.allSettled(Array.from({ length: n - 1 }, () => startServerProcess(shared)));
+  const started = [first, ...rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))];
+  const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((p) => p.stop()));
+    throw failed.reason;
+  }
+  return started;
 }

@@ -168,6 +168,8 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: [] },
     schema: { tags: ['budgets'], operationId: 'evaluateGuardrails', summary: 'Evaluate budgets and anomalies now (admin; also runs on an interval)', body: z.strictObject({ anomalies: z.boolean().default(true), at: instant }).optional() },
   }, async (request) => {
+    // "Now" includes what this process has acknowledged: its commits are applied first.
+    await app.ingestor.settle();
     await budgets.sync();
     await guard.evaluate({ anomalies: request.body?.anomalies ?? true, at: request.body?.at ? Date.parse(request.body.at) : undefined });
     return { evaluated: true };

@@ -1,13 +1,16 @@
 // Budgets and their spend. Spend per budget window is held in memory so the pre-flight check
-// answers without a query: loaded from ClickHouse at start and every BUDGET_SYNC_MS, and
-// incremented by every insert this process commits.
+// answers without a query: read from ClickHouse at start and on every sync (BUDGET_SYNC_MS; in
+// server mode every CLUSTER_SYNC_MS, so other processes' spend is seen within that bound), and
+// incremented by every insert this process commits in between. Each read remembers the ledger's
+// watermark taken before it (raised to the last pass this process applied before it); a committed
+// row stamped at or before that is in the read and is not added again.
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CostEventRow } from '../events/schema.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { windowBounds, type BudgetWindow } from './windows.js';
-import { sliceTotals } from '../costs/query.js';
-import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
+import { budgetSpend, countRows, readSpend, scopeFilter as scopeSql, type Spend } from './spend.js';
+import { toClickHouseTime } from '../clickhouse-time.js';
 
 export const scopeDimensions = {
   product_line: 'product_line_id', environment: 'environment', customer: 'customer_id', user: 'user_id', feature: 'feature',
@@ -17,26 +20,58 @@ export type ScopeDimension = keyof typeof scopeDimensions;
 
 export type BudgetInput = { name: string; scope: Partial<Record<ScopeDimension, string>>; window: BudgetWindow; amount_usd: string; thresholds: number[]; action: 'alert' | 'block' };
 export type Budget = BudgetInput & { id: string; updated_at?: string };
-type Spend = { windowStart: number; units: bigint; runs: Map<string, bigint> };
 
 /** SQL condition for a scope, from fixed fragments; values are bound parameters. */
-export function scopeFilter(scope: Budget['scope']) {
-  const params: Record<string, string> = {};
-  const parts = Object.entries(scope).map(([dim, value]) => {
-    params[`s_${dim}`] = value!;
-    return `AND ${scopeDimensions[dim as ScopeDimension]} = {s_${dim}:String}`;
-  });
-  return { sql: parts.join(' '), params };
-}
+export const scopeFilter = (scope: Budget['scope']) => scopeSql(scope, scopeDimensions);
 
 type Loaded = Budget & { amount: bigint; amount_usd_normalized: string; entries: [string, string][] };
 const prepare = (b: Budget): Loaded => ({ ...b, amount: toUnits(b.amount_usd), amount_usd_normalized: fromUnits(toUnits(b.amount_usd)), entries: Object.entries(b.scope) as [string, string][] });
+/** What a budget's spend depends on: a change of anything else (amount, thresholds, name) keeps it. */
+const spendKey = (b: Budget) => JSON.stringify([b.window, Object.entries(b.scope).sort()]);
+const definitionKey = (b: Budget) => JSON.stringify([b.name, b.window, Object.entries(b.scope).sort(), fromUnits(toUnits(b.amount_usd)), b.thresholds, b.action]);
+
+export type BudgetsOptions = {
+  now?: () => number;
+  /**
+   * The ledger's watermark (src/events/applier.ts): every row stamped at or before it is in
+   * cost_events. Without it a row committed during a read may be counted twice until the next read.
+   */
+  watermark?: () => Promise<number>;
+  /** Apply passes made by this process (embedded mode, the applier lease holder): a pass finished before a read is in it. */
+  onApplied?: (listener: (pass: { stamp: number }) => void) => void;
+  /** Is this process applying right now? A read overlapping an apply cannot tell whether the apply's rows are in it. */
+  applyInFlight?: () => Promise<boolean>;
+};
 
 export class Budgets {
   #budgets = new Map<string, Loaded>();
   #byProductLine = new Map<string, Loaded[]>();
   #spend = new Map<string, Spend>();
-  constructor(private readonly client: ClickHouseClient, private readonly now: () => number = Date.now) {}
+  /** Rows committed while a spend read runs, so the read's result can be completed with them. */
+  readonly #recorders = new Set<CostEventRow[]>();
+  /** Definition changes (local saves, reloads) one at a time, so an older read never overwrites a newer save. */
+  #chain: Promise<unknown> = Promise.resolve();
+  readonly #now: () => number;
+  readonly #watermark: (() => Promise<number>) | undefined;
+  readonly #applyInFlight: () => Promise<boolean>;
+  /** Passes this process applied: the latest stamp and how many so far. */
+  #appliedStamp = -Infinity;
+  #appliedPasses = 0;
+  #followUp: NodeJS.Timeout | undefined;
+
+  constructor(private readonly client: ClickHouseClient, opts: BudgetsOptions = {}) {
+    this.#now = opts.now ?? Date.now;
+    this.#watermark = opts.watermark;
+    this.#applyInFlight = opts.applyInFlight ?? (async () => false);
+    opts.onApplied?.((pass) => {
+      this.#appliedStamp = Math.max(this.#appliedStamp, pass.stamp);
+      this.#appliedPasses += 1;
+    });
+  }
+
+  private now(): number {
+    return this.#now();
+  }
 
   list(): Budget[] {
     return [...this.#budgets.values()].map(({ amount: _a, amount_usd_normalized: _n, entries: _e, ...b }) => b);
@@ -49,28 +84,60 @@ export class Budgets {
     return rest;
   }
 
-  async load(): Promise<void> {
-    const rows = await (await this.client.query({
-      query: "SELECT id, name, scope, budget_window AS window, toString(amount_usd) AS amount_usd, thresholds, action, toString(updated_at) AS updated_at FROM budgets FINAL WHERE deleted = 0 ORDER BY id SETTINGS prefer_column_name_to_alias = 1",
-      format: 'JSONEachRow',
-    })).json<Budget>();
-    this.#budgets = new Map(rows.map((b) => [b.id, prepare(b)]));
-    this.#index();
-    await this.sync();
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn);
+    this.#chain = run.catch(() => undefined);
+    return run;
   }
 
-  async save(input: BudgetInput, id: string = randomUUID(), deleted = false): Promise<Budget> {
-    const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: input.amount_usd, thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(Date.now()) };
-    await this.client.insert({ table: 'budgets', values: [row], format: 'JSONEachRow' });
-    if (deleted) {
-      this.#budgets.delete(id);
-      this.#spend.delete(id);
-    } else {
-      this.#budgets.set(id, prepare({ ...input, id }));
-      await this.syncOne(this.#budgets.get(id)!);
-    }
-    this.#index();
-    return { ...input, id };
+  /** At start: every definition is new, so this reads every budget's spend. */
+  async load(): Promise<void> {
+    await this.reload();
+  }
+
+  /**
+   * Re-read the definitions (made through any process). Budgets that are new, or whose window or
+   * scope changed, get their spend read before they are published with it; the others keep theirs.
+   * Returns how many definitions changed.
+   */
+  reload(): Promise<number> {
+    return this.#serially(async () => {
+      const rows = await (await this.client.query({
+        query: "SELECT id, name, scope, budget_window AS window, toString(amount_usd) AS amount_usd, thresholds, action, toString(updated_at) AS updated_at FROM budgets FINAL WHERE deleted = 0 ORDER BY id SETTINGS prefer_column_name_to_alias = 1",
+        format: 'JSONEachRow',
+      })).json<Budget>();
+      const next = new Map(rows.map((b) => [b.id, prepare(b)]));
+      const fresh = [...next.values()].filter((b) => { const old = this.#budgets.get(b.id); return !old || spendKey(old) !== spendKey(b); });
+      const changed = fresh.length + [...next.values()].filter((b) => { const old = this.#budgets.get(b.id); return old && definitionKey(old) !== definitionKey(b); }).length
+        + [...this.#budgets.keys()].filter((id) => !next.has(id)).length;
+      if (changed === 0) return 0;
+      await this.#readAndPublish(fresh, () => {
+        for (const id of this.#budgets.keys()) if (!next.has(id)) this.#spend.delete(id);
+        this.#budgets = next;
+        this.#index();
+      });
+      return changed;
+    });
+  }
+
+  save(input: BudgetInput, id: string = randomUUID(), deleted = false): Promise<Budget> {
+    return this.#serially(async () => {
+      const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: input.amount_usd, thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(Date.now()) };
+      await this.client.insert({ table: 'budgets', values: [row], format: 'JSONEachRow' });
+      if (deleted) {
+        this.#budgets.delete(id);
+        this.#spend.delete(id);
+        this.#index();
+      } else {
+        const b = prepare({ ...input, id });
+        const old = this.#budgets.get(id);
+        await this.#readAndPublish(old && spendKey(old) === spendKey(b) ? [] : [b], () => {
+          this.#budgets.set(id, b);
+          this.#index();
+        });
+      }
+      return { ...input, id };
+    });
   }
 
   #index(): void {
@@ -82,41 +149,75 @@ export class Budgets {
   }
 
   /** Spend of one budget in [from, to), from ClickHouse; per run for run budgets. */
-  async spendFromDb(b: Budget, from: number, to: number): Promise<{ total: bigint; runs: Map<string, bigint> }> {
-    const byRun = b.window === 'run';
-    if (!byRun) {
-      // Whole hours from a rollup, the ragged edges (window start, now) from raw events.
-      const filters = Object.fromEntries(Object.entries(b.scope).map(([d, v]) => [d, [v!]]));
-      const { totals } = await sliceTotals(this.client, { from, to, filters });
-      return { total: toUnits(totals.cost_usd), runs: new Map() };
+  spendFromDb(b: Budget, from: number, to: number): Promise<{ total: bigint; runs: Map<string, bigint> }> {
+    return budgetSpend(this.client, b, from, to, scopeDimensions);
+  }
+
+  /**
+   * Re-read the spend of every budget (or of `only`) from ClickHouse. Resolves true when a pass of
+   * this process overlapped the read (its rows may be counted twice until the follow-up read).
+   */
+  async sync(only?: Budget[]): Promise<boolean> {
+    const list = only ? only.map((b) => this.#budgets.get(b.id)).filter((b): b is Loaded => b !== undefined) : [...this.#budgets.values()];
+    return list.length > 0 ? this.#readAndPublish(list, () => undefined) : false;
+  }
+
+  /**
+   * Read the spend of `list` and, in the same synchronous step, publish it (with `publish`'s
+   * definition changes). The spend remembers a mark: the watermark taken before the read, raised to
+   * the last pass this process finished before it; rows stamped at or before the mark are in the
+   * read and onRows does not add them again. An apply of this process that overlaps the read may or
+   * may not be in it, so the read starts when no apply runs here and is repeated (up to three
+   * times) when one ran meanwhile. If the last attempt still overlapped one, its rows are counted
+   * as not in the read (the check errs toward denying), true is returned and a follow-up read is
+   * scheduled. Passes of another process that finish during the read move the watermark, so a
+   * server-mode round reads again within CLUSTER_SYNC_MS.
+   */
+  async #readAndPublish(list: Loaded[], publish: () => void): Promise<boolean> {
+    if (list.length === 0) {
+      publish();
+      return false;
     }
-    // Run budgets need spend per run within the window: run_facts holds whole runs, so raw events.
-    const f = scopeFilter(b.scope);
-    const rows = await (await this.client.query({
-      query: `SELECT ${byRun ? 'run_id' : "''"} AS run, toString(sum(cost_usd)) AS spent FROM cost_events
-              WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')} ${f.sql}
-              ${byRun ? "AND run_id != '' GROUP BY run_id" : ''}`,
-      query_params: { from: toClickHouseTime(from), to: toClickHouseTime(to), ...f.params },
-      format: 'JSONEachRow',
-    })).json<{ run: string; spent: string }>();
-    const runs = new Map(rows.filter((r) => r.run).map((r) => [r.run, toUnits(r.spent)]));
-    return { total: rows.reduce((acc, r) => acc + toUnits(r.spent), 0n), runs };
+    const seen: CostEventRow[] = [];
+    this.#recorders.add(seen);
+    try {
+      let at = 0;
+      let mark = -Infinity;
+      let read = new Map<string, Spend>();
+      let uncertain = true;
+      for (let attempt = 0; attempt < 3 && uncertain; attempt++) {
+        await this.#quiet();
+        at = this.now();
+        mark = Math.max(this.#watermark ? await this.#watermark() : -Infinity, this.#appliedStamp);
+        const passes = this.#appliedPasses;
+        read = await readSpend(this.client, list, at, scopeDimensions);
+        uncertain = this.#appliedPasses !== passes || (await this.#applyInFlight());
+      }
+      for (const spend of read.values()) spend.mark = mark;
+      countRows(seen, list, at, scopeDimensions, (b) => read.get(b.id));
+      publish();
+      for (const [id, spend] of read) if (this.#budgets.has(id)) this.#spend.set(id, spend);
+      if (uncertain) this.#scheduleFollowUp();
+      return uncertain;
+    } finally {
+      this.#recorders.delete(seen);
+    }
   }
 
-  #bounds(b: Budget, at: number) {
-    // A run budget follows runs of the last day; each run is capped separately.
-    return b.window === 'run' ? { start: at - 86_400_000, end: at + 1 } : windowBounds(b.window, at);
+  /** Until no apply runs in this process (at most ~2 s: an apply is bounded by APPLY_TIMEOUT_MS anyway). */
+  async #quiet(): Promise<void> {
+    for (let i = 0; i < 200 && (await this.#applyInFlight()); i++) await new Promise((r) => setTimeout(r, 10));
   }
 
-  async syncOne(b: Budget): Promise<void> {
-    const at = this.now();
-    const { start, end } = this.#bounds(b, at);
-    const spent = await this.spendFromDb(b, start, b.window === 'run' ? end + 86_400_000 : end);
-    this.#spend.set(b.id, { windowStart: b.window === 'run' ? 0 : start, units: spent.total, runs: spent.runs });
-  }
-
-  async sync(): Promise<void> {
-    for (const b of this.#budgets.values()) await this.syncOne(b);
+  /** One more read of every budget shortly (after a read that a pass of this process overlapped). */
+  #scheduleFollowUp(): void {
+    if (this.#followUp) return;
+    this.#followUp = setTimeout(() => {
+      this.#followUp = undefined;
+      // After close the client refuses: nothing to correct any more.
+      void this.sync().catch(() => undefined);
+    }, 200);
+    this.#followUp.unref();
   }
 
   /**
@@ -124,44 +225,23 @@ export class Budgets {
    * On the ingest path: only the budgets of each row's product line (or of none) are looked at.
    */
   onRows(rows: CostEventRow[]): boolean {
+    for (const seen of this.#recorders) for (const r of rows) seen.push(r);
     if (this.#budgets.size === 0) return false;
-    let touchedBlock = false;
     const at = this.now();
-    const bounds = new Map<string, { start: number; end: number }>();
-    const boundsOf = (b: Loaded) => {
-      let w = bounds.get(b.window);
-      if (!w) {
-        const x = this.#bounds(b, at);
-        // Run budgets follow runs of the last day and any event stamped up to a day ahead.
-        w = b.window === 'run' ? { start: x.start, end: x.end + 86_400_000 } : x;
-        bounds.set(b.window, w);
-      }
-      return w;
-    };
     const unscoped = this.#byProductLine.get('*') ?? [];
-    for (const row of rows) {
+    const candidates = (row: CostEventRow) => {
       const own = this.#byProductLine.get(row.product_line_id);
-      if (!own && unscoped.length === 0) continue;
-      const ts = fromClickHouseTime(row.timestamp);
-      const cost = toUnits(String(row.cost_usd));
-      const fields = row as unknown as Record<string, unknown>;
-      for (const b of own ? [...own, ...unscoped] : unscoped) {
-        const w = boundsOf(b);
-        if (ts < w.start || ts >= w.end) continue;
-        if (!b.entries.every(([dim, value]) => String(fields[scopeDimensions[dim as ScopeDimension]] ?? '') === value)) continue;
-        let spend = this.#spend.get(b.id);
-        if (!spend || (b.window !== 'run' && spend.windowStart !== w.start)) {
-          spend = { windowStart: b.window === 'run' ? 0 : w.start, units: 0n, runs: spend?.runs ?? new Map() };
-          this.#spend.set(b.id, spend);
-        }
-        if (b.window === 'run') {
-          if (!row.run_id) continue;
-          spend.runs.set(row.run_id, (spend.runs.get(row.run_id) ?? 0n) + cost);
-        } else spend.units += cost;
-        if (b.action === 'block') touchedBlock = true;
+      return own ? [...own, ...unscoped] : unscoped;
+    };
+    return countRows(rows, candidates, at, scopeDimensions, (b, windowStart) => {
+      let spend = this.#spend.get(b.id);
+      if (!spend || (b.window !== 'run' && spend.windowStart !== windowStart)) {
+        // A new window: no read covers it yet, so every row of it counts.
+        spend = { windowStart: b.window === 'run' ? 0 : windowStart, units: 0n, runs: spend?.runs ?? new Map(), mark: b.window === 'run' ? spend?.mark ?? -Infinity : -Infinity };
+        this.#spend.set(b.id, spend);
       }
-    }
-    return touchedBlock;
+      return spend;
+    }).touchedBlock;
   }
 
   /** Current spend of a budget (a run's spend for run budgets). */
@@ -169,7 +249,7 @@ export class Budgets {
     const spend = this.#spend.get(b.id);
     if (!spend) return 0n;
     if (b.window === 'run') return runId ? spend.runs.get(runId) ?? 0n : 0n;
-    return spend.windowStart === this.#bounds(b, this.now()).start ? spend.units : 0n;
+    return spend.windowStart === windowBounds(b.window, this.now()).start ? spend.units : 0n;
   }
 
   runSpends(b: Budget): Map<string, bigint> {

@@ -38,7 +38,7 @@ export async function exportMonth(app: FastifyInstance, request: FastifyRequest,
   const hash = createHash('sha256').update(JSON.stringify([m.label, q.format, q.focus_version ?? 'default', scope.environment, scope.billing_mode, q.limit])).digest('base64url').slice(0, 22);
   const c = q.cursor ? decodeCursor(q.cursor, cursorSchema) : undefined;
   if (c && c.h !== hash) throw new ApiError(400, 'cursor_mismatch', 'cursor: it belongs to an export with other parameters (month, format, focus_version, filters or limit)');
-  const snapshot = c?.s ?? app.ingestor.watermark();
+  const snapshot = c?.s ?? (await app.ingestor.watermark());
   const offset = c?.o ?? 0;
   const source = await monthSource(app, m, snapshot, q.focus_version);
   const totals = await exportTotals(app, source, scope);

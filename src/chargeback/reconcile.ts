@@ -13,7 +13,7 @@ const scalar = async (app: FastifyInstance, query: string, params: Record<string
 
 export async function reconcile(app: FastifyInstance, m: Month) {
   const periods = await loadPeriods(app.engine.client);
-  const snapshot = app.ingestor.watermark();
+  const snapshot = await app.ingestor.watermark();
   const window = { from: toClickHouseTime(m.start), to: toClickHouseTime(m.end), snapshot: toClickHouseTime(snapshot), month: m.date };
   // A legacy-closed month reconciles against its legacy statement; every other month against FOCUS rows.
   const source = await monthSource(app, m, snapshot, undefined, periods);

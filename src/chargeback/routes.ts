@@ -68,7 +68,7 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/shared-costs', {
     config: { roles: [] },
     schema: {
-      tags: ['chargeback'], operationId: 'recordSharedCost', successStatus: 201, problems: { 400: ['cost_out_of_range'], 409: ['period_closed', 'shared_cost_exists'], 422: ['no_allocation_basis'] },
+      tags: ['chargeback'], operationId: 'recordSharedCost', successStatus: 201, problems: { 400: ['cost_out_of_range'], 409: ['period_closed', 'shared_cost_exists'], 422: ['no_allocation_basis'], 503: ['lock_busy'] },
       summary: 'Record a shared cost for a month and allocate it to product lines (admin)',
       body: z.strictObject({
         month: z.string().max(7),
@@ -95,13 +95,13 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/periods/:month/close', {
     config: { roles: [] },
-    schema: { tags: ['chargeback'], operationId: 'closePeriod', successStatus: 201, problems: { 409: ['period_closed', 'period_not_ended'] }, summary: 'Close a month (admin): freeze its statement with totals and a content hash', params: z.object({ month: z.string().max(7) }) },
+    schema: { tags: ['chargeback'], operationId: 'closePeriod', successStatus: 201, problems: { 409: ['period_closed', 'period_not_ended'], 503: ['lock_busy'] }, summary: 'Close a month (admin): freeze its statement with totals and a content hash', params: z.object({ month: z.string().max(7) }) },
   }, async (request, reply) => reply.code(201).send(await closeMonth(app, parseMonth(request.params.month))));
 
   app.post('/periods/:month/reissue', {
     config: { roles: [] },
     schema: {
-      tags: ['chargeback'], operationId: 'reissuePeriod', successStatus: 201, problems: { 409: ['period_open', 'statement_current', 'reissue_mismatch'] },
+      tags: ['chargeback'], operationId: 'reissuePeriod', successStatus: 201, problems: { 409: ['period_open', 'statement_current', 'reissue_mismatch'], 503: ['lock_busy'] },
       summary: 'Re-issue a month closed before FOCUS statements existed (admin): the same ledger rows as a FOCUS 1.2 / 1.3 statement with its own hashes; the legacy statement and hash stay',
       params: z.object({ month: z.string().max(7) }),
     },

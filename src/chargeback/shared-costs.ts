@@ -3,17 +3,19 @@
 // are computed over the whole month when the cost is recorded, stored for audit, and the parts
 // are rounded to cents by largest remainder so they add up exactly.
 // A shared cost is identified by its month and name (the id is derived from them), so a request
-// sent twice — retried, double-clicked, or racing itself — records it once: in this process the
-// entry runs one at a time; across processes the rows of one id collapse (ReplacingMergeTree, FINAL reads).
+// sent twice — retried, double-clicked, or racing itself — records it once: entries run one at a
+// time across every process (the periods lock, shared with month close), and the rows of one id
+// collapse anyway (ReplacingMergeTree, FINAL reads).
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { serially } from '../serial.js';
+import { withClusterLock, type LockHandle } from '../cluster/lock.js';
 import { ApiError } from '../errors.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { sql } from '../sql.js';
 import { allocateLargestRemainder } from './allocation.js';
 import { loadPeriods, parseMonth } from './periods.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
+import { PERIODS_LOCK } from './statements.js';
 
 export type SharedCostRequest = {
   month: string; name: string; amount_usd: string; method: 'proportional' | 'even' | 'fixed';
@@ -31,10 +33,10 @@ export function recordSharedCost(app: FastifyInstance, req: SharedCostRequest) {
   if (toUnits(req.amount_usd) > toUnits(app.config.MAX_SHARED_COST_USD)) {
     throw new ApiError(400, 'cost_out_of_range', `amount_usd: ${req.amount_usd} is over the ceiling of ${app.config.MAX_SHARED_COST_USD} USD for one shared cost (MAX_SHARED_COST_USD)`);
   }
-  return serially(app, 'shared-costs', () => recordOnce(app, req, m));
+  return withClusterLock(app, PERIODS_LOCK, (lock) => recordOnce(app, req, m, lock));
 }
 
-async function recordOnce(app: FastifyInstance, req: SharedCostRequest, m: ReturnType<typeof parseMonth>) {
+async function recordOnce(app: FastifyInstance, req: SharedCostRequest, m: ReturnType<typeof parseMonth>, lock: LockHandle) {
   const { client } = app.engine;
   if ((await loadPeriods(client)).has(m.label)) throw new ApiError(409, 'period_closed', `${m.label} is closed; record the shared cost in an open month`);
   const id = sharedCostId(m.label, req.name);
@@ -76,6 +78,7 @@ async function recordOnce(app: FastifyInstance, req: SharedCostRequest, m: Retur
       share: fromUnits((w.weight * 10n ** 12n) / total),
       amount_usd: fromUnits(parts.get(w.key)! * 10n ** 10n),
     }));
+  lock.assertHeld();
   await client.insert({ table: 'shared_costs', values: [{ id, month: m.date, name: req.name, amount_usd: req.amount_usd, method: req.method, basis: req.method === 'proportional' ? req.basis ?? 'cost' : '', basis_value: req.basis_value ?? '' }], format: 'JSONEachRow' });
   await client.insert({ table: 'shared_cost_allocations', values: allocations.map((a) => ({ ...a, shared_cost_id: id, month: m.date })), format: 'JSONEachRow' });
   return { id, month: m.label, name: req.name, amount_usd: fromUnits(toUnits(req.amount_usd)), method: req.method, basis: req.method === 'proportional' ? req.basis ?? 'cost' : null, allocations };

@@ -8,14 +8,13 @@ import { toClickHouseTime } from '../clickhouse-time.js';
 import { loadPeriods, type Month, type Period } from './periods.js';
 import { ALL, exportTotals, pageQuery } from './export.js';
 import { FOCUS_VERSIONS, STATEMENT_COLUMNS, focusOrder, frozenSource, liveSource, statementFiles, type StatementFile } from './focus.js';
+import { withClusterLock } from '../cluster/lock.js';
 
-let queue: Promise<unknown> = Promise.resolve();
-/** Closes and re-issues run one at a time in this process (a month is frozen once). */
-const serially = <T>(work: () => Promise<T>): Promise<T> => {
-  const run = queue.then(work);
-  queue = run.catch(() => undefined);
-  return run;
-};
+/**
+ * Closes, re-issues and shared-cost entries run one at a time across every process on the ledger
+ * (a month is frozen once; no shared cost lands in a month while it is being frozen).
+ */
+export const PERIODS_LOCK = 'chargeback-periods';
 
 /** Freeze `m` as the ledger held it at `snapshot` under `issue`, and hash each version's whole-month CSV. */
 async function freeze(app: FastifyInstance, m: Month, periods: Map<string, Period>, snapshot: number, issue: string, kind: 'close' | 'reissue') {
@@ -53,12 +52,12 @@ const fileView = (f: StatementFile) => ({ issue_id: f.issue_id, kind: f.kind, fo
 
 /** Close a month: its FOCUS statement as of now, with totals and the SHA-256 of its FOCUS 1.3 CSV. */
 export function closeMonth(app: FastifyInstance, m: Month) {
-  return serially(async () => {
+  return withClusterLock(app, PERIODS_LOCK, async (lock) => {
     const { client } = app.engine;
     const periods = await loadPeriods(client);
     if (periods.has(m.label)) throw new ApiError(409, 'period_closed', `${m.label} is already closed`);
     if (m.end > Date.now()) throw new ApiError(409, 'period_not_ended', `${m.label} has not ended yet`);
-    const snapshot = app.ingestor.watermark();
+    const snapshot = await app.ingestor.watermark();
     const files = await freeze(app, m, periods, snapshot, `close-${randomUUID()}`, 'close');
     const main = files.find((f) => f.focus_version === '1.3')!;
     const totals = await exportTotals(app, frozenSource(m, {} as Period, main.issue_id, '1.3'), ALL);
@@ -67,6 +66,8 @@ export function closeMonth(app: FastifyInstance, m: Month) {
       effective_cost_usd: totals.effective_cost_usd, billed_cost_usd: totals.billed_cost_usd, list_cost_usd: totals.list_cost_usd,
       content_hash: `sha256:${main.sha256}`,
     };
+    // The period row is what makes the month closed: written only while the lock is still ours.
+    lock.assertHeld();
     await client.insert({ table: 'periods', values: [period], format: 'JSONEachRow' });
     return { ...period, month: m.label, focus_version: '1.3', files: files.map(fileView) };
   });
@@ -78,7 +79,7 @@ export function closeMonth(app: FastifyInstance, m: Month) {
  * the effective total must equal the legacy statement's, or nothing is written.
  */
 export function reissueMonth(app: FastifyInstance, m: Month) {
-  return serially(async () => {
+  return withClusterLock(app, PERIODS_LOCK, async (lock) => {
     const periods = await loadPeriods(app.engine.client);
     const closed = periods.get(m.label);
     if (!closed) throw new ApiError(409, 'period_open', `${m.label} is not closed; its export already has the FOCUS columns`);
@@ -90,6 +91,7 @@ export function reissueMonth(app: FastifyInstance, m: Month) {
     if (check.effective_cost_usd !== closed.effective_cost_usd) {
       throw new ApiError(409, 'reissue_mismatch', `${m.label}: the ledger at close gives ${check.effective_cost_usd}, the legacy statement ${closed.effective_cost_usd}`);
     }
+    lock.assertHeld();
     const files = await freeze(app, m, before, snapshot, `reissue-${randomUUID()}`, 'reissue');
     return { month: m.label, status: 'closed', legacy_content_hash: closed.content_hash, effective_cost_usd: check.effective_cost_usd, files: files.map(fileView) };
   });

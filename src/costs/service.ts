@@ -55,11 +55,11 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
   // Every page is pinned to the snapshot of the first. The rollups cannot be pinned, but their
   // answer equals the pinned raw one as long as nothing was committed since the snapshot; if
   // something was (checked after the read), the raw ledger answers at the snapshot instead.
-  const pinned = snapshot ?? app.ingestor.watermark();
+  const pinned = snapshot ?? (await app.ingestor.watermark());
   let source: Source = req.source === 'raw' || !rollupOk ? 'raw' : 'rollup';
   if (source === 'raw') query.snapshot = pinned;
   let result = await runCostQuery(app.engine.client, query, source);
-  if (source === 'rollup' && req.source === 'auto' && (result.hasMore || offset > 0) && app.ingestor.committedSince(pinned)) {
+  if (source === 'rollup' && req.source === 'auto' && (result.hasMore || offset > 0) && (await app.ingestor.committedSince(pinned))) {
     source = 'raw';
     query.snapshot = pinned;
     result = await runCostQuery(app.engine.client, query, source);

@@ -1,7 +1,12 @@
-// Batch ingestion: classify every item, drop duplicates before they can reach cost_events (and
-// so any materialized view on it), write accepted rows and quarantine records, then acknowledge.
+// Batch ingestion: classify every item, drop ids received before, log accepted rows (event_log)
+// and quarantine records, acknowledge; the applier then moves the commit into cost_events (and so
+// into every view). Reads in this process wait for commits logged before them (settle()).
+// docs/ingestion.md "Many writers" explains the two steps.
+import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
+import { ApiError } from '../errors.js';
+import { Applier } from './applier.js';
 import { classify, quarantinePriced, type Admission, type QuarantineRecord, type RawItem } from './classify.js';
 import type { CostEventRow } from './schema.js';
 import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
@@ -10,7 +15,7 @@ export type ItemStatus = 'accepted' | 'duplicate' | 'quarantined' | 'rejected';
 export type ItemResult = { index: number; event_id: string | null; status: Exclude<ItemStatus, 'accepted'>; reason: string; errors?: string[] };
 export type Receipt = { accepted: number; duplicates: number; quarantined: number; rejected: number; results: ItemResult[] };
 
-/** Serializes the check-then-insert step so two concurrent batches cannot both insert one id. */
+/** Serializes the check-then-log step so two concurrent batches of one process cannot both log one id. */
 class Mutex {
   #tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -24,39 +29,35 @@ class Mutex {
 export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; rows: CostEventRow[] };
 
 type Candidate = { index: number; row: CostEventRow };
-type Pending = { candidates: Candidate[]; resolve: (r: { fresh: number; duplicates: Candidate[] }) => void; reject: (err: unknown) => void };
+type Outcome = { fresh: Candidate[]; duplicates: Candidate[] };
 
 export class EventIngestor {
   readonly #lock = new Mutex();
-  readonly #pending: Pending[] = [];
-  #draining = false;
+  /** Ids a batch is checking and logging right now, with the outcome of that log insert. */
+  readonly #reserved = new Map<string, Promise<boolean>>();
   readonly #listeners: ((c: Committed) => void)[] = [];
-  #lastReceivedAt = 0;
-  #inFlightSince: number | undefined;
+  readonly #unapplied = new Set<Promise<void>>();
+  /** Event ids this process logged that are not applied yet. */
+  readonly #pendingIds = new Set<string>();
+  #backlogRows = 0;
   constructor(
     private readonly client: ClickHouseClient,
-    private readonly hooks: { admit?: Admission; price?: (row: CostEventRow) => void; maxEventCostUsd?: string } = {},
+    readonly applier: Applier,
+    private readonly hooks: { admit?: Admission; price?: (row: CostEventRow) => void; maxEventCostUsd?: string; applyWaitMs?: number; maxBacklogRows?: number } = {},
   ) {}
 
   onCommitted(listener: (c: Committed) => void): void {
     this.#listeners.push(listener);
   }
 
-  /**
-   * The latest instant such that every row with received_at ≤ it is committed (in this process).
-   * received_at is assigned under the insert lock and strictly increases, so a reader pinned to
-   * this watermark never sees a batch appear behind it later.
-   */
-  /** Has any insert been stamped after `instant`, or is one in flight? */
-  committedSince(instant: number): boolean {
-    return this.#inFlightSince !== undefined || this.#lastReceivedAt > instant;
+  /** See Applier.watermark: the instant up to which every stamped row is in cost_events. */
+  watermark(): Promise<number> {
+    return this.applier.watermark();
   }
 
-  watermark(): number {
-    if (this.#inFlightSince !== undefined) return this.#inFlightSince - 1;
-    // The next insert is stamped after this instant even if it lands within the same millisecond.
-    this.#lastReceivedAt = Math.max(Date.now(), this.#lastReceivedAt);
-    return this.#lastReceivedAt;
+  /** Has any row been applied after `instant`, or is an apply in flight? */
+  committedSince(instant: number): Promise<boolean> {
+    return this.applier.appliedSince(instant);
   }
 
   async ingest(items: RawItem[]): Promise<Receipt> {
@@ -96,9 +97,16 @@ export class EventIngestor {
 
     let accepted = 0;
     if (candidates.length > 0) {
-      const { fresh, duplicates } = await this.commit(candidates);
-      accepted = fresh;
+      // Backpressure: while the applier is behind by more than the allowed backlog, wait for it.
+      const until = Date.now() + (this.hooks.applyWaitMs ?? 30_000);
+      while (this.#backlogRows > (this.hooks.maxBacklogRows ?? 200_000)) {
+        if (Date.now() > until) throw new ApiError(503, 'ingest_backlog', `the ledger is applying ${this.#backlogRows} logged events; nothing of this batch was written, retry later`, { retry_after_seconds: 5 });
+        await Promise.race([...this.#unapplied, new Promise((r) => setTimeout(r, 100))]);
+      }
+      const { fresh, duplicates, commits } = await this.commit(candidates);
+      accepted = fresh.length;
       for (const c of duplicates) results.push({ index: c.index, event_id: c.row.event_id, status: 'duplicate', reason: 'already_ingested' });
+      for (const commit of commits) this.#track(this.#applied(commit.id, commit.rows), commit.rows.length);
     }
 
     results.sort((a, b) => a.index - b.index);
@@ -107,82 +115,130 @@ export class EventIngestor {
   }
 
   /**
-   * Group commit: batches that arrive while an insert is running wait together and are then
-   * deduplicated with one lookup and written with one insert (each insert feeds every view, so
-   * fewer, larger inserts cost the engine much less). Receipts are given only after the commit;
-   * if it fails, every batch of the group fails and none is acknowledged.
+   * Check and log one batch. Ids are reserved in memory before the ledger lookup, so a concurrent
+   * batch carrying one of them waits for this batch's log insert instead of logging it again, and
+   * batches without shared ids log in parallel (the engine runs concurrent inserts side by side).
+   * An id whose reserving batch failed is checked again. The apply that follows moves every
+   * pending commit in one insert, so every view sees few, large blocks.
    */
-  private commit(candidates: Candidate[]): Promise<{ fresh: number; duplicates: Candidate[] }> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ candidates, resolve, reject });
-      if (!this.#draining) void this.#drain();
-    });
-  }
-
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    try {
-      while (this.#pending.length > 0) {
-        await this.#lock.run(async () => {
-          const group = this.#pending.splice(0);
-          try {
-            const existing = await this.existingIds(group.flatMap((g) => g.candidates.map((c) => c.row.event_id)));
-            // The same id in two batches of one group: the first batch takes it, like two commits in a row.
-            const taken = new Set<string>();
-            const outcomes = group.map((g) => {
-              const fresh: Candidate[] = [];
-              const duplicates: Candidate[] = [];
-              for (const c of g.candidates) {
-                if (existing.has(c.row.event_id) || taken.has(c.row.event_id)) duplicates.push(c);
-                else {
-                  taken.add(c.row.event_id);
-                  fresh.push(c);
-                }
-              }
-              return { fresh, duplicates };
-            });
-            const rows = outcomes.flatMap((o) => o.fresh.map((c) => c.row));
-            if (rows.length > 0) await this.insertRows(rows);
-            group.forEach((g, i) => g.resolve({ fresh: outcomes[i]!.fresh.length, duplicates: outcomes[i]!.duplicates }));
-          } catch (err) {
-            for (const g of group) g.reject(err);
-          }
-        });
+  private async commit(candidates: Candidate[]): Promise<Outcome & { commits: { id: string; rows: CostEventRow[] }[] }> {
+    const commits: { id: string; rows: CostEventRow[] }[] = [];
+    const fresh: Candidate[] = [];
+    const duplicates: Candidate[] = [];
+    let retry: Candidate[] = candidates;
+    while (retry.length > 0) {
+      const waits: [Candidate, Promise<boolean>][] = [];
+      const mine: Candidate[] = [];
+      let settle!: (logged: boolean) => void;
+      const outcome = new Promise<boolean>((r) => (settle = r));
+      for (const c of retry) {
+        const id = c.row.event_id;
+        const other = this.#reserved.get(id);
+        if (other) waits.push([c, other]);
+        else if (this.#pendingIds.has(id)) duplicates.push(c);
+        else {
+          this.#reserved.set(id, outcome);
+          mine.push(c);
+        }
       }
-    } finally {
-      this.#draining = false;
+      try {
+        const existing = mine.length > 0 ? await this.receivedIds(mine.map((c) => c.row.event_id)) : new Set<string>();
+        const logging: Candidate[] = [];
+        for (const c of mine) (existing.has(c.row.event_id) ? duplicates : logging).push(c);
+        if (logging.length > 0) {
+          // One commit per log insert: a commit is read back by the one instant it was logged at.
+          const commit = { id: randomUUID(), rows: logging.map((c) => c.row) };
+          await this.#log(commit.id, commit.rows);
+          commits.push(commit);
+        }
+        fresh.push(...logging);
+        settle(true);
+      } catch (err) {
+        settle(false);
+        throw err;
+      } finally {
+        for (const c of mine) if (this.#reserved.get(c.row.event_id) === outcome) this.#reserved.delete(c.row.event_id);
+      }
+      retry = [];
+      for (const [c, other] of waits) (await other ? duplicates : retry).push(c);
     }
+    return { fresh, duplicates, commits };
   }
 
   /**
-   * Append rows that are not client events (corrections) through the same lock and stamping.
-   * `keep`, when given, runs under the lock right before the insert and returns the rows still to
-   * write (e.g. those whose correction_id is not in the ledger yet), so check and insert are one step.
+   * Append rows that are not client events (corrections) through the same lock, log and apply.
+   * `keep`, when given, runs under the lock right before logging and returns the rows still to
+   * write (e.g. those whose correction_id is not in the ledger yet); the apply drops a correction
+   * already in the ledger again, so two processes appending the same correction count it once.
    */
-  append(rows: CostEventRow[], keep?: (rows: CostEventRow[]) => Promise<CostEventRow[]>): Promise<CostEventRow[]> {
+  async append(rows: CostEventRow[], keep?: (rows: CostEventRow[]) => Promise<CostEventRow[]>): Promise<CostEventRow[]> {
+    const commitId = randomUUID();
+    // The lock is held until the apply, so the next keep() sees these corrections in the ledger.
     return this.#lock.run(async () => {
       const kept = keep ? await keep(rows) : rows;
-      if (kept.length > 0) await this.insertRows(kept);
+      if (kept.length > 0) {
+        await this.#log(commitId, kept);
+        const applied = this.#applied(commitId, kept);
+        void this.applier.flush();
+        await applied;
+      }
       return kept;
     });
   }
 
-  /** Insert under the lock, stamping a strictly increasing received_at, then tell listeners. */
-  private async insertRows(rows: CostEventRow[]): Promise<void> {
-    const receivedAt = Math.max(Date.now(), this.#lastReceivedAt + 1);
-    this.#inFlightSince = receivedAt;
-    const stamp = toClickHouseTime(new Date(receivedAt));
-    for (const row of rows) row.received_at = stamp;
-    try {
-      await this.client.insert({ table: 'cost_events', values: rows, format: 'JSONEachRow' });
-    } finally {
-      this.#inFlightSince = undefined;
+  async #log(commitId: string, rows: CostEventRow[]): Promise<void> {
+    const logged = toClickHouseTime(new Date());
+    await this.client.insert({
+      table: 'event_log',
+      values: rows.map((row) => ({ ...row, received_at: logged, commit_id: commitId })),
+      format: 'JSONEachRow',
+    });
+    let corrections = 0;
+    for (const row of rows) {
+      if (((row as { record_type?: string }).record_type ?? 'event') === 'event') this.#pendingIds.add(row.event_id);
+      else corrections++;
     }
-    this.#lastReceivedAt = receivedAt;
+    this.applier.logged({ commit_id: commitId, rows: rows.length, corrections, logged_at: logged });
+  }
+
+  /**
+   * Resolves once every commit this process logged before the call is in cost_events (or its
+   * apply failed and awaits a retry): reads call it so a client reads its own writes.
+   */
+  async settle(): Promise<void> {
+    const waiting = [...this.#unapplied];
+    const drained = this.applier.drain();
+    const limit = this.hooks.applyWaitMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), limit)));
+    try {
+      if ((await Promise.race([drained.then(() => Promise.allSettled(waiting)), late])) === 'late') {
+        throw new ApiError(503, 'ingest_not_applied', `events acknowledged by this process are not in the ledger yet (the apply is failing or behind for ${limit} ms); the answer would miss them, retry later`, { retry_after_seconds: 1 });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #track(applied: Promise<void>, rows: number): void {
+    const done = applied.catch(() => undefined).finally(() => {
+      this.#unapplied.delete(done);
+      this.#backlogRows -= rows;
+    });
+    this.#unapplied.add(done);
+    this.#backlogRows += rows;
+  }
+
+  /** Wait for the commit's apply, then tell listeners what entered the ledger. */
+  async #applied(commitId: string, rows: CostEventRow[]): Promise<void> {
+    // No deadline: the commit is logged and will be applied; the backlog bound keeps memory in check.
+    const stamp = toClickHouseTime(new Date(await this.applier.waitFor(commitId)));
     let minTimestamp = Infinity;
     let maxTimestamp = -Infinity;
     const productLines = new Set<string>();
     for (const row of rows) {
+      this.#pendingIds.delete(row.event_id);
+      row.received_at = stamp;
       const t = fromClickHouseTime(row.timestamp);
       if (t < minTimestamp) minTimestamp = t;
       if (t > maxTimestamp) maxTimestamp = t;
@@ -191,8 +247,15 @@ export class EventIngestor {
     for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines, rows });
   }
 
-  private async existingIds(ids: string[]): Promise<Set<string>> {
-    const rs = await this.client.query({ query: sql('events/find-existing-ids'), query_params: { ids }, format: 'JSONEachRow' });
-    return new Set((await rs.json<{ event_id: string }>()).map((r) => r.event_id));
+  /**
+   * Ids received before: in the ledger, or logged and waiting for the apply. This process's own
+   * pending ids are known here; other processes' (server mode) are looked up in the log too.
+   */
+  private async receivedIds(ids: string[]): Promise<Set<string>> {
+    const query = this.applier.shared ? sql('events/find-received-ids') : sql('events/find-ingested-ids');
+    const rs = await this.client.query({ query, query_params: { ids }, format: 'JSONEachRow' });
+    const found = new Set((await rs.json<{ event_id: string }>()).map((r) => r.event_id));
+    for (const id of ids) if (this.#pendingIds.has(id)) found.add(id);
+    return found;
   }
 }

@@ -1,5 +1,6 @@
 // Keeps the in-memory price book in step with ClickHouse: loaded at start, reloaded after every
-// change made through this process and on an interval for changes made by other processes.
+// change made through this process, when another process's change is seen (src/cluster/
+// shared-state.ts, server mode) and on the PRICE_BOOK_REFRESH_MS interval.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
 import { PriceBook, optionalUnits, type Contract, type PriceVersion, type UnitContract } from './book.js';
@@ -44,13 +45,20 @@ export async function loadPriceBook(client: ClickHouseClient): Promise<PriceBook
 
 export class Pricing {
   #book = new PriceBook();
+  #started = 0;
+  #shown = 0;
   constructor(private readonly client: ClickHouseClient) {}
 
   get book(): PriceBook {
     return this.#book;
   }
 
+  /** Reloads may overlap (a change through this process, another's change seen by the poll): the one started last wins. */
   async reload(): Promise<void> {
-    this.#book = await loadPriceBook(this.client);
+    const generation = ++this.#started;
+    const book = await loadPriceBook(this.client);
+    if (generation < this.#shown) return;
+    this.#shown = generation;
+    this.#book = book;
   }
 }

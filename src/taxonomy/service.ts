@@ -1,5 +1,6 @@
 // The product-line registry, kept in memory for the ingest path (governed mode) and reloaded
-// after every change through this process and on the price-book interval.
+// after every change through this process, when another process's change is seen (server mode)
+// and on the price-book interval.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
@@ -8,10 +9,16 @@ export type ProductLine = { id: string; name: string; cost_center: string; owner
 
 export class Taxonomy {
   #lines = new Map<string, ProductLine>();
+  #started = 0;
+  #shown = 0;
   constructor(private readonly client: ClickHouseClient, readonly mode: 'open' | 'governed') {}
 
+  /** Reloads may overlap (a change through this process, another's change seen by the poll): the one started last wins. */
   async reload(): Promise<void> {
+    const generation = ++this.#started;
     const rows = await (await this.client.query({ query: sql('taxonomy/list'), format: 'JSONEachRow' })).json<ProductLine>();
+    if (generation < this.#shown) return;
+    this.#shown = generation;
     this.#lines = new Map(rows.map((r) => [r.id, r]));
   }
 

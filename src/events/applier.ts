@@ -1,0 +1,357 @@
+// The second step of ingestion: move logged commits from event_log into cost_events, one insert
+// per pass, dropping ids the ledger already holds. Exactly one applier runs at a time: the only
+// process in embedded mode, the holder of the `applier` lease when several processes share a
+// ClickHouse server. Waiters (the requests whose commits are in the log) learn of their apply
+// from this process's pass, or by polling applied_commits when another process applies.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Lease } from '../cluster/claims.js';
+import { fillSlots, sql } from '../sql.js';
+import { fromClickHouseTime, toClickHouseTime } from '../clickhouse-time.js';
+
+export type ApplierOptions = {
+  /** Several processes: only the lease holder applies. Absent: this process is the only writer. */
+  lease?: Lease;
+  /** Rows per apply insert (a pass takes whole commits up to this many rows, at least one). */
+  maxRows: number;
+  /** How often a process polls for work and for other processes' applies (server mode). */
+  pollMs: number;
+  /** Bound on one apply statement, enforced by the engine (max_execution_time). */
+  applyTimeoutMs: number;
+  /**
+   * Batching: a pass waits until this many rows are pending or the oldest pending commit is this
+   * old, so the views see large blocks; a read in this process (flush) does not wait.
+   */
+  minRows?: number;
+  delayMs?: number;
+  /** `ON CLUSTER '…'` for the log's partition drops, when the tables live on a cluster. */
+  onCluster?: string;
+  log?: { warn: (msg: string) => void; error: (obj: unknown, msg: string) => void };
+};
+
+type Pending = { commit_id: string; rows: number; corrections: number; logged_at: string };
+type Waiter = { resolve: (stamp: number) => void; reject: (err: unknown) => void };
+export type AppliedPass = { commits: string[]; stamp: number };
+
+export class Applier {
+  #select: { columns: string; select: string } | undefined;
+  #lastStamp = 0;
+  #inFlightSince: number | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #delay: NodeJS.Timeout | undefined;
+  #force = false;
+  #closed = false;
+  #stampLoaded = false;
+  readonly #waiters = new Map<string, Waiter[]>();
+  readonly #local = new Map<string, Pending>();
+  #discover = true;
+  #nextPrune = 0;
+  readonly #listeners: ((pass: AppliedPass) => void)[] = [];
+
+  constructor(private readonly client: ClickHouseClient, private readonly opts: ApplierOptions) {}
+
+  /** Server mode: take part in the lease and poll for work until close(). */
+  start(): void {
+    if (!this.opts.lease || this.#timer) return;
+    const loop = () => {
+      this.#timer = setTimeout(async () => {
+        await this.kick(false);
+        await this.#pollOthers();
+        if (!this.#closed) loop();
+      }, this.opts.pollMs);
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#retry);
+    clearTimeout(this.#delay);
+    await this.#running;
+    await this.opts.lease?.release().catch(() => undefined);
+  }
+
+  onApplied(listener: (pass: AppliedPass) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Do other processes write to this ledger (a lease decides who applies)? */
+  get shared(): boolean {
+    return this.opts.lease !== undefined;
+  }
+
+  /** Is this process the applier right now? */
+  get applying(): boolean {
+    return !this.opts.lease || this.opts.lease.held(0);
+  }
+
+  /** Resolves with the received_at stamp the commit's rows got, once it is in cost_events. */
+  waitFor(commitId: string, timeoutMs?: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        this.#drop(commitId, waiter);
+        reject(new ApplyTimeout(commitId, timeoutMs));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        resolve: (stamp) => { clearTimeout(timer); resolve(stamp); },
+        reject: (err) => { clearTimeout(timer); reject(err); },
+      };
+      this.#waiters.set(commitId, [...(this.#waiters.get(commitId) ?? []), waiter]);
+      this.#soon();
+    });
+  }
+
+  /** Commits logged here or elsewhere and not yet applied are applied now (start, recovery). */
+  async recover(): Promise<void> {
+    this.#discover = true;
+    await this.kick();
+  }
+
+  /**
+   * A commit this process just logged. The only writer (embedded) keeps its pending work in memory
+   * and asks the log only at start and after a failed pass; with a lease, every pass asks the log,
+   * since other processes log too.
+   */
+  logged(commit: { commit_id: string; rows: number; corrections: number; logged_at: string }): void {
+    this.#local.set(commit.commit_id, commit);
+  }
+
+  /**
+   * Resolves once every commit logged through this applier before the call is applied (by this
+   * process's pass, or by another's): what every app sharing this engine has acknowledged.
+   */
+  async drain(): Promise<void> {
+    if (this.#local.size === 0) return;
+    const done = Promise.all([...this.#local.keys()].map((id) => this.waitFor(id)));
+    void this.flush();
+    await done;
+  }
+
+  /** Apply now whatever is pending, without waiting to batch more (a read is waiting). */
+  flush(): Promise<void> {
+    return this.kick(true);
+  }
+
+  #soon(): void {
+    let rows = 0;
+    for (const p of this.#local.values()) rows += p.rows;
+    if (rows >= (this.opts.minRows ?? 0)) {
+      void this.kick(true);
+    } else if (!this.#delay) {
+      this.#delay = setTimeout(() => {
+        this.#delay = undefined;
+        void this.kick(true);
+      }, this.opts.delayMs ?? 0);
+      this.#delay.unref();
+    }
+  }
+
+  /**
+   * Run a pass now, or once more after the running one (passes never overlap in a process). A
+   * failed pass is retried after a second while anything here waits for an apply; the promise
+   * never rejects (waiters of the failed commits keep waiting for the retry).
+   */
+  kick(force = true): Promise<void> {
+    if (force) {
+      this.#force = true;
+      clearTimeout(this.#delay);
+      this.#delay = undefined;
+    }
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          const force = this.#force;
+          this.#force = false;
+          await this.#pass(force);
+        } while (this.#again && !this.#closed);
+      } catch (err) {
+        this.opts.log?.error(err, 'applier: pass failed, the commits stay logged and are retried');
+        if (!this.#closed && !this.#retry) {
+          this.#retry = setTimeout(() => {
+            this.#retry = undefined;
+            void this.kick();
+          }, 1000);
+          this.#retry.unref();
+        }
+      } finally {
+        this.#running = undefined;
+      }
+    })();
+    return this.#running;
+  }
+
+  /**
+   * The latest received_at such that every row stamped at or before it is in cost_events; a
+   * reader pinned to it never sees rows appear behind it later. The applier knows it exactly;
+   * another process asks applied_commits (stamps only grow, across lease terms too).
+   */
+  async watermark(): Promise<number> {
+    if (this.applying) {
+      if (this.#inFlightSince !== undefined) return this.#inFlightSince - 1;
+      if (!this.opts.lease) {
+        // The next pass is stamped after this instant even within the same millisecond.
+        this.#lastStamp = Math.max(Date.now(), this.#lastStamp);
+        return this.#lastStamp;
+      }
+    }
+    return this.#maxAppliedStamp();
+  }
+
+  /** Has anything been applied after `instant`, or is an apply in flight? */
+  async appliedSince(instant: number): Promise<boolean> {
+    if (this.applying && !this.opts.lease) return this.#inFlightSince !== undefined || this.#lastStamp > instant;
+    return this.#inFlightSince !== undefined || (await this.#maxAppliedStamp()) > instant;
+  }
+
+  async #pass(force: boolean): Promise<void> {
+    const lease = this.opts.lease;
+    if (lease && !(await lease.tick().catch((err) => (this.opts.log?.error(err, 'applier lease'), false)))) return;
+    // Start an apply only with enough lease left that it ends (or the engine stops it) before expiry.
+    if (lease && !lease.held(this.opts.applyTimeoutMs + 1000)) return;
+    if (!this.#stampLoaded) {
+      this.#lastStamp = Math.max(this.#lastStamp, await this.#maxAppliedStamp());
+      this.#stampLoaded = true;
+    }
+    const pending = await this.#pending();
+    if (pending.length === 0) {
+      // Waiting for a commit nobody here applied: another applier on the same ledger did.
+      await this.#pollOthers();
+      return;
+    }
+    // Unforced (the server-mode poll): wait for a batch worth applying, or for the oldest to age.
+    if (!force) {
+      const total = pending.reduce((n, p) => n + p.rows, 0);
+      const oldest = Math.min(...pending.map((p) => fromClickHouseTime(p.logged_at)));
+      if (total < (this.opts.minRows ?? 0) && Date.now() - oldest < (this.opts.delayMs ?? 0)) return;
+    }
+    let rows = 0;
+    const take: Pending[] = [];
+    for (const p of pending) {
+      if (take.length > 0 && rows + p.rows > this.opts.maxRows) break;
+      take.push(p);
+      rows += p.rows;
+    }
+    if (take.length < pending.length) this.#again = true;
+    const commits = take.map((p) => p.commit_id);
+    const stamp = Math.max(Date.now(), this.#lastStamp + 1);
+    this.#inFlightSince = stamp;
+    try {
+      await this.client.command({
+        query: await this.#applySql(take.some((p) => p.corrections > 0), lease?.term),
+        query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' },
+        clickhouse_settings: { max_execution_time: Math.ceil(this.opts.applyTimeoutMs / 1000) },
+      });
+      await this.client.insert({
+        table: 'applied_commits',
+        values: commits.map((commit_id) => ({ commit_id, stamp: toClickHouseTime(new Date(stamp)) })),
+        format: 'JSONEachRow',
+      });
+      this.#lastStamp = stamp;
+      for (const id of commits) this.#local.delete(id);
+    } catch (err) {
+      // What failed may have half-happened: ask the log again next time.
+      this.#discover = true;
+      throw err;
+    } finally {
+      this.#inFlightSince = undefined;
+    }
+    for (const listener of this.#listeners) listener({ commits, stamp });
+    if (performance.now() > this.#nextPrune) {
+      this.#nextPrune = performance.now() + 10 * 60_000;
+      await this.prune().catch((err) => this.opts.log?.warn(`applier: pruning the event log failed: ${String(err)}`));
+    }
+    for (const id of commits) {
+      for (const w of this.#waiters.get(id) ?? []) w.resolve(stamp);
+      this.#waiters.delete(id);
+    }
+  }
+
+  /**
+   * Drop whole days of the log older than yesterday once every commit logged that day is applied
+   * (the log is a staging area; the ledger is cost_events). Returns the days dropped.
+   */
+  async prune(): Promise<string[]> {
+    const days = (await (await this.client.query({ query: sql('events/prunable-log-days'), format: 'JSONEachRow' })).json<{ day: string }>())
+      .map((r) => r.day).filter((d) => /^\d{8}$/.test(d));
+    for (const day of days) {
+      for (const table of ['event_log', 'log_commits']) {
+        await this.client.command({ query: `ALTER TABLE ${table} ${this.opts.onCluster ?? ''} DROP PARTITION ID '${day}'` });
+      }
+    }
+    return days;
+  }
+
+  /** Waiters whose commits another process applied. */
+  async #pollOthers(): Promise<void> {
+    if (this.#waiters.size === 0) return;
+    try {
+      const rows = await (await this.client.query({
+        query: 'SELECT commit_id, toUnixTimestamp64Milli(max(stamp)) AS stamp FROM applied_commits WHERE commit_id IN {ids:Array(String)} GROUP BY commit_id',
+        query_params: { ids: [...this.#waiters.keys()] },
+        format: 'JSONEachRow',
+      })).json<{ commit_id: string; stamp: number }>();
+      for (const r of rows) {
+        for (const w of this.#waiters.get(r.commit_id) ?? []) w.resolve(Number(r.stamp));
+        this.#waiters.delete(r.commit_id);
+      }
+    } catch (err) {
+      this.opts.log?.warn(`applier: polling applied commits failed: ${String(err)}`);
+    }
+  }
+
+  async #pending(): Promise<Pending[]> {
+    if (!this.opts.lease && !this.#discover) return [...this.#local.values()];
+    const rows = await (await this.client.query({ query: sql('events/pending-commits'), format: 'JSONEachRow' })).json<Pending>();
+    this.#discover = false;
+    const found = rows.map((r) => ({ ...r, rows: Number(r.rows), corrections: Number(r.corrections) }));
+    // Logged here after the query started: not in its answer yet, but pending all the same.
+    const seen = new Set(found.map((p) => p.commit_id));
+    return [...found, ...[...this.#local.values()].filter((p) => !seen.has(p.commit_id))];
+  }
+
+  async #maxAppliedStamp(): Promise<number> {
+    const rows = await (await this.client.query({ query: 'SELECT toUnixTimestamp64Milli(max(stamp)) AS stamp FROM applied_commits', format: 'JSONEachRow' })).json<{ stamp: number }>();
+    return Number(rows[0]?.stamp ?? 0);
+  }
+
+  async #applySql(corrections: boolean, fenced: string | undefined): Promise<string> {
+    if (!this.#select) {
+      const cols = (await (await this.client.query({
+        query: "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'cost_events' AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') ORDER BY position",
+        format: 'JSONEachRow',
+      })).json<{ name: string }>()).map((r) => r.name);
+      if (!cols.includes('event_id')) throw new Error('applier: cost_events is not available (no columns found)');
+      this.#select = {
+        columns: cols.join(', '),
+        select: cols.map((c) => (c === 'received_at' ? "{stamp:DateTime64(3, 'UTC')}" : c)).join(', '),
+      };
+    }
+    return fillSlots(sql('events/apply-commits'), {
+      ...this.#select,
+      corrections: corrections ? sql('events/apply-corrections-filter') : '',
+      fence: fenced ? "AND (SELECT max(key) FROM ledger_claims WHERE startsWith(key, {lease_prefix:String})) = {lease_term:String}" : '',
+    });
+  }
+
+  #drop(commitId: string, waiter: Waiter): void {
+    const rest = (this.#waiters.get(commitId) ?? []).filter((w) => w !== waiter);
+    if (rest.length > 0) this.#waiters.set(commitId, rest);
+    else this.#waiters.delete(commitId);
+  }
+}
+
+/** The commit is durably logged but was not applied in time (no applier, or a slow one). */
+export class ApplyTimeout extends Error {
+  constructor(readonly commitId: string, timeoutMs: number) {
+    super(`commit ${commitId} was logged but not applied within ${timeoutMs} ms`);
+  }
+}
