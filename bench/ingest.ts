@@ -66,6 +66,8 @@ async function apiPhase(bodies: string[]): Promise<{ seconds: number; peakRss: n
     if (res.status !== 200) throw new Error(`batch ${i}: HTTP ${res.status} ${JSON.stringify(receipt).slice(0, 300)}`);
     accepted += receipt.accepted;
   }, (done) => log(`api: ${done}/${bodies.length} batches, rss ${mb(rssOf(child.pid!))}`));
+  // Until every acknowledged event is in the ledger and its views: a read waits for the apply.
+  await fetch(`${url}/api/v1/agent-costs?from=2025-12-01&to=2026-03-01&source=rollup`, { headers: { authorization: 'Bearer bench-read-key' } });
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   // Every event once, in the views too: the month's totals (served from the rollups) and a replay
