@@ -39,7 +39,9 @@ export async function api(path, { params, accept = 'application/json', method = 
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
-    res = await fetch(apiUrl(path, params), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // no-cache: revalidate every time (the API answers 304 to a matching ETag, so this is cheap)
+    // rather than reuse a response the browser kept, which may predate the last write.
+    res = await fetch(apiUrl(path, params), { method, headers, cache: 'no-cache', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new Problem(0, { reason: 'network_error', detail: `the server did not answer (${err.message})` });
   }
