@@ -3,6 +3,8 @@
 // In the `server` vitest project (LEDGER_TEST_ENGINE=server) the same tests run in server mode:
 // each app gets a fresh database on the ClickHouse HTTP endpoint for tests (one per test file).
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,3 +96,24 @@ export function addDecimals(values: string[]): string {
 
 export const post = (app: FastifyInstance, body: unknown, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/api/v1/events', payload: body as object, headers: { 'content-type': 'application/json', ...headers } });
+
+export type WebhookReceiver = { url: string; received: { delivery: string; body: string }[]; close: () => Promise<void> };
+
+/** A local webhook receiver on a free port: each delivery's id header and body, in arrival order; answers 200. */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const received: WebhookReceiver['received'] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push({ delivery: String(req.headers['x-ledger-delivery']), body });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}

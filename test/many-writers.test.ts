@@ -5,7 +5,7 @@
 // the set of acknowledged events exactly, and a survivor took over the apply.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { startServerProcess, type ServerProcess } from './server-process.js';
+import { startApiProcesses, type ServerProcess } from './server-process.js';
 import { startClickHouseHttp, type ClickHouseHttp } from './clickhouse-http-endpoint.js';
 import { addDecimals, makeEvent } from './helper.js';
 
@@ -31,14 +31,12 @@ async function rows<T>(query: string): Promise<T[]> {
 beforeAll(async () => {
   endpoint = await startClickHouseHttp();
   sql = createClient({ url: endpoint.url, database: DATABASE });
-  const env = {
-    CLICKHOUSE_URL: endpoint.url, CLICKHOUSE_DATABASE: DATABASE, LOAD_PRICE_CATALOG: 'false',
+  procs = await startApiProcesses(3, endpoint.url, {
+    CLICKHOUSE_DATABASE: DATABASE, LOAD_PRICE_CATALOG: 'false',
     // A short lease so the takeover after the kill is quick; polling slower than the default
     // because the test endpoint runs one query at a time for all three processes.
     APPLIER_LEASE_MS: '3000', APPLY_TIMEOUT_MS: '1500', APPLIER_POLL_MS: '150', BUDGET_EVAL_INTERVAL_MS: '0',
-  };
-  procs = [await startServerProcess(env)];
-  procs.push(...(await Promise.all([startServerProcess(env), startServerProcess(env)])));
+  });
 }, 180_000);
 
 afterAll(async () => {

@@ -4,13 +4,11 @@
 // (CLUSTER_SYNC_MS + one round), spend posted through one is in another's
 // pre-flight check within it, a budget crossing is delivered once although every process
 // evaluates it, and month close / shared-cost entry through different processes are serialized.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { startApiProcesses, type ServerProcess } from './server-process.js';
 import { startClickHouseHttp, type ClickHouseHttp } from './clickhouse-http-endpoint.js';
-import { makeEvent } from './helper.js';
+import { makeEvent, startWebhookReceiver, type WebhookReceiver } from './helper.js';
 
 const SYNC_MS = 1000; // the default
 // The documented bound is CLUSTER_SYNC_MS plus one round (docs/operations.md: ≤ 2 s at the default,
@@ -153,24 +151,15 @@ describe('several API processes on one ClickHouse', () => {
   }, 60_000);
 
   describe('a budget crossing', () => {
-    let receiver: Server;
-    const received: { delivery: string; body: string }[] = [];
+    let receiver: WebhookReceiver;
     beforeAll(async () => {
-      receiver = createServer((req, res) => {
-        let body = '';
-        req.on('data', (chunk) => (body += chunk));
-        req.on('end', () => {
-          received.push({ delivery: String(req.headers['x-ledger-delivery']), body });
-          res.writeHead(200).end('ok');
-        });
-      });
-      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+      receiver = await startWebhookReceiver();
     });
-    afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+    afterAll(() => receiver.close());
 
     it('is delivered once although all three processes evaluate it', async () => {
       const [a, b, c] = procs as [ServerProcess, ServerProcess, ServerProcess];
-      expect((await call(b, 'POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'whsec_0123456789abcdef' })).status).toBe(201);
+      expect((await call(b, 'POST', '/api/v1/webhooks', { url: receiver.url, secret: 'whsec_0123456789abcdef' })).status).toBe(201);
       await call(a, 'POST', '/api/v1/budgets', { name: 'announce-once', scope: { product_line: 'proc-once' }, window: 'day', amount_usd: '2', thresholds: [0.5, 1], action: 'block' });
       await until(async () => (await Promise.all(procs.map((p) => check(p, { product_line: 'proc-once' })))).every((r) => r.budgets.length === 1));
       await sleep(SYNC_MS + 200); // every process has the webhook too
@@ -178,10 +167,10 @@ describe('several API processes on one ClickHouse', () => {
         ingest(a, [makeEvent({ product_line_id: 'proc-once', timestamp: recent(), cost_usd: '1.5' })]),
         ingest(c, [makeEvent({ product_line_id: 'proc-once', timestamp: recent(), cost_usd: '1' })]),
       ]);
-      await until(async () => received.filter((r) => r.body.includes('announce-once')).length >= 2);
+      await until(async () => receiver.received.filter((r) => r.body.includes('announce-once')).length >= 2);
       // Every process evaluates every 500 ms and after each spend read: give them time to (not) repeat it.
       await sleep(3 * SYNC_MS);
-      const mine = received.filter((r) => r.body.includes('announce-once'));
+      const mine = receiver.received.filter((r) => r.body.includes('announce-once'));
       expect(mine.map((r) => JSON.parse(r.body).type).sort()).toEqual(['budget.exhausted', 'budget.threshold_crossed']);
       expect(new Set(mine.map((r) => r.delivery)).size).toBe(2);
       const notes = (await call(c, 'GET', '/api/v1/notifications')).json.notifications.filter((n: { payload: { data: { name: string } } }) => n.payload.data.name === 'announce-once');

@@ -2,8 +2,6 @@
 // its own claims, applier and leases (as two API processes on one ClickHouse server would have),
 // so the server-mode code paths run. test/shared-state-processes.test.ts does the same with real
 // processes over HTTP.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +15,7 @@ import { Claims } from '../src/cluster/claims.js';
 import { withClusterLock } from '../src/cluster/lock.js';
 import { budgetSpend, readSpend, spendWindow } from '../src/budgets/spend.js';
 import { scopeDimensions } from '../src/budgets/service.js';
-import { makeEvent, post, rows } from './helper.js';
+import { makeEvent, post, rows, startWebhookReceiver, type WebhookReceiver } from './helper.js';
 
 let dir = '';
 let engine: Engine;
@@ -150,23 +148,14 @@ describe('budget spend with several writers', () => {
 });
 
 describe('a budget crossing', () => {
-  let receiver: Server;
-  const received: { delivery: string; body: string }[] = [];
+  let receiver: WebhookReceiver;
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push({ delivery: String(req.headers['x-ledger-delivery']), body });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    receiver = await startWebhookReceiver();
   });
-  afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+  afterAll(() => receiver.close());
 
   it('is announced once although every process evaluates it', async () => {
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const url = receiver.url;
     expect((await send(B, 'POST', '/api/v1/webhooks', { url, secret: 'whsec_0123456789abcdef' })).statusCode).toBe(201);
     await send(A, 'POST', '/api/v1/budgets', { name: 'once', scope: { product_line: 'once-line' }, window: 'day', amount_usd: '2', thresholds: [0.5, 1], action: 'alert' });
     await until(async () => (await check(B, { product_line: 'once-line' })).budgets.length === 1);
@@ -174,11 +163,11 @@ describe('a budget crossing', () => {
     await until(async () => (await check(B, { product_line: 'once-line' })).budgets[0].spent === '2.5');
     // Both evaluate, at once and again; the claim picks one announcer per threshold.
     await Promise.all([A.guard.evaluate(), B.guard.evaluate(), A.guard.evaluate(), B.guard.evaluate()]);
-    await until(async () => received.filter((r) => r.body.includes('"once"')).length >= 2);
+    await until(async () => receiver.received.filter((r) => r.body.includes('"once"')).length >= 2);
     await sleep(3 * SYNC_MS + 500);
     await Promise.all([A.guard.evaluate(), B.guard.evaluate()]);
     await sleep(2 * SYNC_MS);
-    const mine = received.filter((r) => r.body.includes('"once"'));
+    const mine = receiver.received.filter((r) => r.body.includes('"once"'));
     expect(mine.map((r) => JSON.parse(r.body).type).sort()).toEqual(['budget.exhausted', 'budget.threshold_crossed']);
     expect(new Set(mine.map((r) => r.delivery)).size).toBe(2);
     const stored = await rows<{ n: number }>(A, "SELECT count() AS n FROM notifications FINAL WHERE payload LIKE '%\"once\"%'");
