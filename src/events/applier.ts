@@ -29,7 +29,7 @@ export type ApplierOptions = {
 };
 
 type Pending = { commit_id: string; rows: number; corrections: number; logged_at: string };
-type Waiter = { resolve: (stamp: number) => void; reject: (err: unknown) => void };
+type Waiter = (stamp: number) => void;
 export type AppliedPass = { commits: string[]; stamp: number };
 
 export class Applier {
@@ -89,18 +89,13 @@ export class Applier {
     return !this.opts.lease || this.opts.lease.held(0);
   }
 
-  /** Resolves with the received_at stamp the commit's rows got, once it is in cost_events. */
-  waitFor(commitId: string, timeoutMs?: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-        this.#drop(commitId, waiter);
-        reject(new ApplyTimeout(commitId, timeoutMs));
-      }, timeoutMs);
-      const waiter: Waiter = {
-        resolve: (stamp) => { clearTimeout(timer); resolve(stamp); },
-        reject: (err) => { clearTimeout(timer); reject(err); },
-      };
-      this.#waiters.set(commitId, [...(this.#waiters.get(commitId) ?? []), waiter]);
+  /**
+   * Resolves with the received_at stamp the commit's rows got, once it is in cost_events. No
+   * deadline: a logged commit is applied sooner or later (callers bound their own waits).
+   */
+  waitFor(commitId: string): Promise<number> {
+    return new Promise((resolve) => {
+      this.#waiters.set(commitId, [...(this.#waiters.get(commitId) ?? []), resolve]);
       this.#soon();
     });
   }
@@ -270,7 +265,7 @@ export class Applier {
       await this.prune().catch((err) => this.opts.log?.warn(`applier: pruning the event log failed: ${String(err)}`));
     }
     for (const id of commits) {
-      for (const w of this.#waiters.get(id) ?? []) w.resolve(stamp);
+      for (const resolve of this.#waiters.get(id) ?? []) resolve(stamp);
       this.#waiters.delete(id);
     }
   }
@@ -300,7 +295,7 @@ export class Applier {
         format: 'JSONEachRow',
       })).json<{ commit_id: string; stamp: number }>();
       for (const r of rows) {
-        for (const w of this.#waiters.get(r.commit_id) ?? []) w.resolve(Number(r.stamp));
+        for (const resolve of this.#waiters.get(r.commit_id) ?? []) resolve(Number(r.stamp));
         this.#waiters.delete(r.commit_id);
       }
     } catch (err) {
@@ -340,18 +335,5 @@ export class Applier {
       corrections: corrections ? sql('events/apply-corrections-filter') : '',
       fence: fenced ? "AND (SELECT max(key) FROM ledger_claims WHERE startsWith(key, {lease_prefix:String})) = {lease_term:String}" : '',
     });
-  }
-
-  #drop(commitId: string, waiter: Waiter): void {
-    const rest = (this.#waiters.get(commitId) ?? []).filter((w) => w !== waiter);
-    if (rest.length > 0) this.#waiters.set(commitId, rest);
-    else this.#waiters.delete(commitId);
-  }
-}
-
-/** The commit is durably logged but was not applied in time (no applier, or a slow one). */
-export class ApplyTimeout extends Error {
-  constructor(readonly commitId: string, timeoutMs: number) {
-    super(`commit ${commitId} was logged but not applied within ${timeoutMs} ms`);
   }
 }
