@@ -73,6 +73,37 @@ describe('receive, then apply', () => {
     expect(retry.json()).toMatchObject({ accepted: 0, duplicates: 1, results: [{ reason: 'already_ingested' }] });
   });
 
+  it('checks and logs concurrent batches together (group commit), with exact receipts for ids they share', async () => {
+    // 8 batches of 200 at once; batch k shares its first 100 ids with batch k-1: 900 distinct ids.
+    const id = (n: number) => `log-g-${n}`;
+    const batches = Array.from({ length: 8 }, (_, k) => Array.from({ length: 200 }, (_, i) =>
+      makeEvent({ event_id: id(k * 100 + i), product_line_id: 'log-g', cost_usd: '0.25', timestamp: '2026-03-02T11:00:00Z' })));
+    const receipts = (await Promise.all(batches.map((b) => post(t.app, b, as('log-ing'))))).map((r) => r.json() as { accepted: number; duplicates: number });
+    expect(receipts.reduce((n, r) => n + r.accepted, 0)).toBe(900);
+    expect(receipts.reduce((n, r) => n + r.duplicates, 0)).toBe(700);
+    expect(await ledger(t, 'log-g')).toMatchObject({ n: 900, ids: 900, cost: '225', rollup: '225' });
+    // Fewer log inserts than batches: batches arriving during a round share the next one.
+    const logged = await one<{ n: number; commits: number }>(t.app, "SELECT count() AS n, uniqExact(commit_id) AS commits FROM event_log WHERE product_line_id = 'log-g'");
+    expect(logged.n).toBe(900);
+    expect(logged.commits).toBeLessThan(8);
+  });
+
+  it('never logs one id twice from two apps on one engine, so their applies need no ledger lookup', async () => {
+    // A second app on the same engine object shares the applier and its reserved and pending ids.
+    const other = await buildTestApp({ API_KEYS: KEYS, LOAD_PRICE_CATALOG: false, MIGRATE_ON_START: false }, t.app.engine);
+    try {
+      const events = Array.from({ length: 300 }, (_, i) => makeEvent({ event_id: `log-h-${i}`, product_line_id: 'log-h', cost_usd: '1', timestamp: '2026-03-02T12:00:00Z' }));
+      const [a, b] = (await Promise.all([post(t.app, events, as('log-ing')), post(other.app, events, as('log-ing'))])).map((r) => r.json() as { accepted: number; duplicates: number });
+      expect(a!.accepted + b!.accepted).toBe(300);
+      expect(a!.duplicates + b!.duplicates).toBe(300);
+      const logged = await one<{ n: number }>(t.app, "SELECT count() AS n FROM event_log WHERE product_line_id = 'log-h'");
+      expect(logged.n).toBe(300);
+      expect(await ledger(t, 'log-h')).toMatchObject({ n: 300, ids: 300, cost: '300', rollup: '300' });
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('drops whole days of log once applied and keeps a day with a commit still to apply', async () => {
     const old = (day: string, commit: string) => {
       const c = classify({ value: makeEvent({ product_line_id: 'log-d', timestamp: `${day}T10:00:00Z` }) }, 0, `${day} 10:00:00.000`);

@@ -32,8 +32,19 @@ type Pending = { commit_id: string; rows: number; corrections: number; logged_at
 type Waiter = (stamp: number) => void;
 export type AppliedPass = { commits: string[]; stamp: number };
 
+/** The columns an insert into `table` writes (not MATERIALIZED, ALIAS or EPHEMERAL), in table order. */
+export async function insertableColumns(client: ClickHouseClient, table: string): Promise<string[]> {
+  const cols = (await (await client.query({
+    query: "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') ORDER BY position",
+    query_params: { table },
+    format: 'JSONEachRow',
+  })).json<{ name: string }>()).map((r) => r.name);
+  if (!cols.includes('event_id')) throw new Error(`${table} is not available (no columns found)`);
+  return cols;
+}
+
 export class Applier {
-  #select: { columns: string; select: string } | undefined;
+  #columns: Promise<string[]> | undefined;
   #lastStamp = 0;
   #inFlightSince: number | undefined;
   #running: Promise<void> | undefined;
@@ -46,9 +57,18 @@ export class Applier {
   #stampLoaded = false;
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #local = new Map<string, Pending>();
+  /** Commits of #local found in the log rather than logged by this process since its last good pass. */
+  readonly #unchecked = new Set<string>();
   #discover = true;
   #nextPrune = 0;
   readonly #listeners: ((pass: AppliedPass) => void)[] = [];
+  /**
+   * Ids being checked and logged right now by an ingestor of this ledger (with the outcome of
+   * that log insert), and ids logged and not yet applied: shared by every ingestor on this
+   * applier, so no two of them log one id (the premise of the apply without a ledger lookup).
+   */
+  readonly reservedIds = new Map<string, Promise<boolean>>();
+  readonly pendingIds = new Set<string>();
 
   constructor(private readonly client: ClickHouseClient, private readonly opts: ApplierOptions) {}
 
@@ -241,7 +261,7 @@ export class Applier {
     this.#inFlightSince = stamp;
     try {
       await this.client.command({
-        query: await this.#applySql(take.some((p) => p.corrections > 0), lease?.term),
+        query: await this.#applySql(take.some((p) => p.corrections > 0), lease?.term, Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id))),
         query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' },
         clickhouse_settings: { max_execution_time: Math.ceil(this.opts.applyTimeoutMs / 1000) },
       });
@@ -251,10 +271,14 @@ export class Applier {
         format: 'JSONEachRow',
       });
       this.#lastStamp = stamp;
-      for (const id of commits) this.#local.delete(id);
+      for (const id of commits) {
+        this.#local.delete(id);
+        this.#unchecked.delete(id);
+      }
     } catch (err) {
-      // What failed may have half-happened: ask the log again next time.
+      // What failed may have half-happened: ask the log again next time, and check its ids.
       this.#discover = true;
+      for (const id of commits) this.#unchecked.add(id);
       throw err;
     } finally {
       this.#inFlightSince = undefined;
@@ -308,6 +332,14 @@ export class Applier {
     const rows = await (await this.client.query({ query: sql('events/pending-commits'), format: 'JSONEachRow' })).json<Pending>();
     this.#discover = false;
     const found = rows.map((r) => ({ ...r, rows: Number(r.rows), corrections: Number(r.corrections) }));
+    if (!this.opts.lease) {
+      // The only writer: what the log holds is its work until applied (a pass may not take all).
+      for (const p of found) {
+        this.#local.set(p.commit_id, p);
+        this.#unchecked.add(p.commit_id);
+      }
+      return [...this.#local.values()];
+    }
     // Logged here after the query started: not in its answer yet, but pending all the same.
     const seen = new Set(found.map((p) => p.commit_id));
     return [...found, ...[...this.#local.values()].filter((p) => !seen.has(p.commit_id))];
@@ -318,22 +350,30 @@ export class Applier {
     return Number(rows[0]?.stamp ?? 0);
   }
 
-  async #applySql(corrections: boolean, fenced: string | undefined): Promise<string> {
-    if (!this.#select) {
-      const cols = (await (await this.client.query({
-        query: "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'cost_events' AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') ORDER BY position",
-        format: 'JSONEachRow',
-      })).json<{ name: string }>()).map((r) => r.name);
-      if (!cols.includes('event_id')) throw new Error('applier: cost_events is not available (no columns found)');
-      this.#select = {
-        columns: cols.join(', '),
-        select: cols.map((c) => (c === 'received_at' ? "{stamp:DateTime64(3, 'UTC')}" : c)).join(', '),
-      };
-    }
-    return fillSlots(sql('events/apply-commits'), {
-      ...this.#select,
+  /** The columns of cost_events an insert writes (the log has the same, plus commit_id). */
+  columns(): Promise<string[]> {
+    this.#columns ??= insertableColumns(this.client, 'cost_events').catch((err) => {
+      this.#columns = undefined;
+      throw err;
+    });
+    return this.#columns;
+  }
+
+  /**
+   * The apply statement. `checked`: drop ids already in the ledger and keep the first of an id
+   * logged twice, for commits that came from the log (other processes, or this one before a
+   * restart or a failed pass, which may have half-applied). Commits this process logged since its
+   * last good pass skip both: the only writer checked each id at receipt against the ledger and
+   * every id it had logged (reservedIds, pendingIds), so they share none.
+   */
+  async #applySql(corrections: boolean, fenced: string | undefined, checked: boolean): Promise<string> {
+    const cols = await this.columns();
+    return fillSlots(sql(checked ? 'events/apply-commits' : 'events/apply-own-commits'), {
+      columns: cols.join(', '),
+      select: cols.map((c) => (c === 'received_at' ? "{stamp:DateTime64(3, 'UTC')}" : c)).join(', '),
       corrections: corrections ? sql('events/apply-corrections-filter') : '',
       fence: fenced ? "AND (SELECT max(key) FROM ledger_claims WHERE startsWith(key, {lease_prefix:String})) = {lease_term:String}" : '',
     });
   }
+
 }
