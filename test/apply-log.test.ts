@@ -104,6 +104,24 @@ describe('receive, then apply', () => {
     }
   });
 
+  it('logs only the columns some row of a commit sets, and every row reads back exactly as sent', async () => {
+    const base = { product_line_id: 'log-s', timestamp: '2026-03-02T13:00:00Z' };
+    const events = [
+      makeEvent({ ...base, event_id: 'log-s-1', cost_usd: '0' }),
+      makeEvent({ ...base, event_id: 'log-s-2', cost_usd: '0.0', environment: 'staging', attributes: { team: 'a\\b"c' }, attempt: 2 }),
+      makeEvent({ ...base, event_id: 'log-s-3', cost_usd: '2.5', status: 'error', customer_id: "o'brien" }),
+    ];
+    expect((await post(t.app, events, as('log-ing'))).json()).toMatchObject({ accepted: 3 });
+    const stored = await rows<Record<string, unknown>>(t.app, `
+      SELECT event_id, environment, toString(cost_usd) AS cost, status, attempt, customer_id, attributes, record_type, correction_id, cost_source
+      FROM cost_events WHERE product_line_id = 'log-s' ORDER BY event_id`);
+    expect(stored).toEqual([
+      { event_id: 'log-s-1', environment: 'production', cost: '0', status: 'success', attempt: 1, customer_id: '', attributes: {}, record_type: 'event', correction_id: '', cost_source: 'reported' },
+      { event_id: 'log-s-2', environment: 'staging', cost: '0', status: 'success', attempt: 2, customer_id: '', attributes: { team: 'a\\b"c' }, record_type: 'event', correction_id: '', cost_source: 'reported' },
+      { event_id: 'log-s-3', environment: 'production', cost: '2.5', status: 'error', attempt: 1, customer_id: "o'brien", attributes: {}, record_type: 'event', correction_id: '', cost_source: 'reported' },
+    ]);
+  });
+
   it('drops whole days of log once applied and keeps a day with a commit still to apply', async () => {
     const old = (day: string, commit: string) => {
       const c = classify({ value: makeEvent({ product_line_id: 'log-d', timestamp: `${day}T10:00:00Z` }) }, 0, `${day} 10:00:00.000`);
