@@ -4,7 +4,7 @@
 // its views. Checks that every event was counted once and reached the views. Prints events/s,
 // the ratios and peak RSS.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '../src/clickhouse.js';
@@ -22,6 +22,20 @@ const batches = Math.ceil(TOTAL / BATCH);
 
 const log = (msg: string) => console.log(`[bench:ingest] ${msg}`);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/** CPU seconds of a process's threads so far, by thread name (Node's main thread is the process name). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d:]+$/, '')}${tid === String(pid) ? ' (main)' : ''}`;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
 
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -59,6 +73,7 @@ async function apiPhase(bodies: string[]): Promise<{ seconds: number; peakRss: n
   let peakRss = rssOf(child.pid!);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(child.pid!))), 200);
   let accepted = 0;
+  const cpu0 = threadCpu(child.pid!);
   const t0 = performance.now();
   await runPool(bodies.length, async (i) => {
     const res = await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key' }, body: bodies[i] });
@@ -70,6 +85,12 @@ async function apiPhase(bodies: string[]): Promise<{ seconds: number; peakRss: n
   await fetch(`${url}/api/v1/agent-costs?from=2025-12-01&to=2026-03-01&source=rollup`, { headers: { authorization: 'Bearer bench-read-key' } });
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
+  if (process.env.BENCH_THREAD_CPU) {
+    // Where the server's CPU went while it ingested: Node's main thread, the engine's threads, libuv.
+    const cpu1 = threadCpu(child.pid!);
+    const used = [...cpu1].map(([name, s]) => [name, s - (cpu0.get(name) ?? 0)] as const).filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
+    log(`server CPU seconds by thread over ${seconds.toFixed(1)} s: ${used.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`);
+  }
   // Every event once, in the views too: the month's totals (served from the rollups) and a replay
   // of the first batch, which must come back all duplicates.
   const auth = { authorization: 'Bearer bench-key' };
