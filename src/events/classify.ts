@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { depthExceeds, toWellFormed, truncateDepth } from '../json-body.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
+import { fastParse } from './fast-parse.js';
 import { describePersonal, findPersonalData, redactPersonalData, scrubPersonalData } from './personal-data.js';
 import { eventSchema, foldAliases, knownFields, toRow, type CostEvent, type CostEventRow } from './schema.js';
 
@@ -123,12 +124,15 @@ export function classify(raw: RawItem, index: number, receivedAt: string, admit?
   }
   if (conflicts.length > 0) return reject('rejected', 'invalid_event', conflicts);
 
-  const parsed = eventSchema.safeParse(folded);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
-    return reject('rejected', 'invalid_event', errors);
+  let event = fastParse(folded);
+  if (!event) {
+    const parsed = eventSchema.safeParse(folded);
+    if (!parsed.success) {
+      const errors = parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
+      return reject('rejected', 'invalid_event', errors);
+    }
+    event = parsed.data;
   }
-  const event = parsed.data;
   const ceiling = toUnits(limits.maxEventCostUsd ?? DEFAULT_MAX_EVENT_COST_USD);
   const overCeiling: string[] = [];
   for (const field of ['cost_usd', 'revenue_usd'] as const) {

@@ -11,10 +11,13 @@ export const statuses = ['success', 'error', 'timeout', 'cancelled', 'retry', 'f
 export const units = ['characters', 'seconds', 'calls', 'requests', 'gpu_hours', 'cpu_core_hours', 'gb_hours'] as const;
 
 // Control characters are refused in every string; everything else is stored verbatim.
+export const noControlChars = /^[^\u0000-\u001f\u007f]*$/;
 export const text = (max: number) =>
-  z.string().max(max, `at most ${max} characters`).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed')
+  z.string().max(max, `at most ${max} characters`).regex(noControlChars, 'control characters are not allowed')
     .refine(isWellFormed, 'must be valid Unicode (a lone surrogate such as \\ud800 is not text)');
-export const productLineId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit');
+export const productLinePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const eventIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+export const productLineId = z.string().regex(productLinePattern, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit');
 const id = text(256);
 const dimension = text(256);
 // Per-event ceilings that keep every sum in range (docs/hardening.md): a token bucket ≤ 10^9, so a
@@ -24,10 +27,13 @@ export const MAX_EVENT_TOKENS = 1_000_000_000;
 export const MAX_EVENT_QUANTITY_DIGITS = 12;
 const tokens = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(MAX_EVENT_TOKENS, `at most ${MAX_EVENT_TOKENS} per event`);
 const count = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER);
+export const decimalPattern = (integerDigits: number) => new RegExp(`^\\d{1,${integerDigits}}(\\.\\d{1,12})?$`);
+/** A decimal as text: a number with 12 places and trailing zeros cut, a string trimmed. */
+export const decimalText = (v: string | number) => (typeof v === 'number' ? trimDecimal(v.toFixed(12)) : v.trim());
 const decimal = (integerDigits: number, message: string) => z
   .union([z.string(), z.number().finite()])
-  .transform((v) => (typeof v === 'number' ? trimDecimal(v.toFixed(12)) : v.trim()))
-  .pipe(z.string().regex(new RegExp(`^\\d{1,${integerDigits}}(\\.\\d{1,12})?$`), message));
+  .transform(decimalText)
+  .pipe(z.string().regex(decimalPattern(integerDigits), message));
 // Money: a decimal string (preferred) or a JSON number; at most 12 decimal places, never negative
 // here. Up to 40 digits parse, so an amount over the ceiling is refused as cost_out_of_range.
 const money = decimal(40, 'must be a non-negative decimal with at most 12 decimal places');
@@ -36,7 +42,7 @@ const quantity = decimal(MAX_EVENT_QUANTITY_DIGITS, `must be a non-negative deci
 // Unknown fields are caught before parsing (classify.ts) with a reason of their own, so the
 // hot path uses a plain object; the documented schema is the strict one.
 const eventObject = z.object({
-    event_id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
+    event_id: z.string().regex(eventIdPattern, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
     timestamp: z.iso.datetime({ offset: true, message: 'must be ISO-8601 with a time zone offset, e.g. 2026-01-31T12:00:00Z' }),
     type: z.enum(eventTypes),
     product_line_id: productLineId.optional(),
@@ -81,23 +87,29 @@ const eventObject = z.object({
 });
 export const eventDocSchema = eventObject.strict();
 
+/** The rules across fields, as [field, message] pairs; the fast path (fast-parse.ts) applies the same. */
+export function crossFieldIssues(e: z.output<typeof eventObject>): [string, string][] {
+  const issues: [string, string][] = [];
+  if ((e.cache_read_tokens ?? 0) + (e.cache_write_tokens ?? 0) > (e.input_tokens ?? 0)) {
+    issues.push(['input_tokens', 'input_tokens must include cache_read_tokens and cache_write_tokens (OpenAI/OTel semantics); add them to input_tokens']);
+  }
+  if ((e.reasoning_tokens ?? 0) > (e.output_tokens ?? 0)) issues.push(['output_tokens', 'output_tokens must include reasoning_tokens']);
+  if ((e.quantity === undefined) !== (e.unit === undefined)) issues.push(['unit', 'quantity and unit go together']);
+  if (e.status === 'failure' && e.type !== 'outcome') issues.push(['status', 'status "failure" is only for outcome events']);
+  if (e.revenue_usd !== undefined && e.type !== 'outcome') issues.push(['revenue_usd', 'revenue_usd is only for outcome events']);
+  const t = Date.parse(e.timestamp);
+  if (t < Date.UTC(2000, 0, 1) || t > Date.now() + 24 * 3600 * 1000) issues.push(['timestamp', 'must be after 2000-01-01 and at most 24 hours in the future']);
+  return issues;
+}
+
 export const eventSchema = eventObject.superRefine((e, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if ((e.cache_read_tokens ?? 0) + (e.cache_write_tokens ?? 0) > (e.input_tokens ?? 0)) {
-      issue('input_tokens', 'input_tokens must include cache_read_tokens and cache_write_tokens (OpenAI/OTel semantics); add them to input_tokens');
-    }
-    if ((e.reasoning_tokens ?? 0) > (e.output_tokens ?? 0)) {
-      issue('output_tokens', 'output_tokens must include reasoning_tokens');
-    }
-    if ((e.quantity === undefined) !== (e.unit === undefined)) issue('unit', 'quantity and unit go together');
-    if (e.status === 'failure' && e.type !== 'outcome') issue('status', 'status "failure" is only for outcome events');
-    if (e.revenue_usd !== undefined && e.type !== 'outcome') issue('revenue_usd', 'revenue_usd is only for outcome events');
-    const t = Date.parse(e.timestamp);
-    if (t < Date.UTC(2000, 0, 1) || t > Date.now() + 24 * 3600 * 1000) issue('timestamp', 'must be after 2000-01-01 and at most 24 hours in the future');
-  });
+  for (const [path, message] of crossFieldIssues(e)) ctx.addIssue({ code: 'custom', path: [path], message });
+});
 
 export type CostEvent = z.output<typeof eventSchema>;
 export const knownFields = new Set(Object.keys(eventObject.shape));
+/** The pattern zod checks timestamps against (ISO-8601 with Z or an offset, real calendar dates). */
+export const timestampPattern = (eventObject.shape.timestamp as unknown as { _zod: { def: { pattern: RegExp } } })._zod.def.pattern;
 
 // Seed-style and OTLP aliases; each maps to exactly one canonical field.
 export const aliases: Record<string, string> = {
@@ -159,12 +171,20 @@ export const redactEmails = (s: string) => s.replace(emailLike, '[redacted-email
 
 export type CostEventRow = ReturnType<typeof toRow>;
 
+// A validated timestamp in UTC with 0-3 fractional digits is already the ClickHouse text but for
+// the T and Z; anything else (offsets, more digits) goes through Date. Validation checked the calendar.
+const utcMillis = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,3}))?Z$/;
+function utcToClickHouseTime(timestamp: string): string {
+  const m = utcMillis.exec(timestamp);
+  return m ? `${m[1]} ${m[2]}.${(m[3] ?? '').padEnd(3, '0')}` : toClickHouseTime(timestamp);
+}
+
 /** The cost_events row for a validated event; price columns are filled by the pricing step. */
 export function toRow(e: CostEvent, receivedAt: string) {
   const reported = e.cost_usd !== undefined;
   return {
     event_id: e.event_id,
-    timestamp: toClickHouseTime(e.timestamp),
+    timestamp: utcToClickHouseTime(e.timestamp),
     received_at: receivedAt,
     type: e.type,
     product_line_id: e.product_line_id ?? '',
