@@ -15,6 +15,7 @@ import { Claims } from '../src/cluster/claims.js';
 import { withClusterLock } from '../src/cluster/lock.js';
 import { budgetSpend, readSpend, spendWindow } from '../src/budgets/spend.js';
 import { scopeDimensions } from '../src/budgets/service.js';
+import { classify } from '../src/events/classify.js';
 import { makeEvent, post, rows, startWebhookReceiver, type WebhookReceiver } from './helper.js';
 
 let dir = '';
@@ -256,5 +257,26 @@ describe('month close and shared-cost entry', () => {
     expect(answers[0]!.json().allocations).toEqual(answers[1]!.json().allocations);
     const stored = await rows<{ n: number; total: string }>(A, "SELECT count() AS n, toString(sum(amount_usd)) AS total FROM shared_cost_allocations FINAL WHERE month = '2025-04-01'");
     expect(stored[0]).toEqual({ n: 2, total: '9.99' });
+  });
+});
+
+describe('the event log with several writers', () => {
+  it('takes the retry of an event whose process died between its log rows and its commit row, and counts it once', async () => {
+    // What a process leaves when it dies after the event_log insert and before the log_commits row:
+    // rows never acknowledged, and no commit row, so no applier applies them.
+    const event = makeEvent({ event_id: 'orphan-1', product_line_id: 'orphan-line', cost_usd: '2.5', timestamp: iso(hour) });
+    const c = classify({ value: event }, 0, '2026-01-15 12:00:00.000');
+    if (c.kind !== 'event') throw new Error('fixture did not validate');
+    const logged = new Date().toISOString().replace('T', ' ').replace('Z', '');
+    await engine.client.insert({ table: 'event_log', values: [{ ...c.row, received_at: logged, commit_id: 'orphan-commit' }], format: 'JSONEachRow' });
+    // The client retries through the other process: not a duplicate, since that delivery was never acknowledged.
+    expect((await post(B, [event])).json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    await B.ingestor.settle();
+    // And once the retry's commit is complete, a further retry is a duplicate on either process.
+    expect((await post(A, [event])).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const ledger = await rows<{ n: number; cost: string }>(A, "SELECT count() AS n, toString(sum(cost_usd)) AS cost FROM cost_events WHERE product_line_id = 'orphan-line'");
+    expect(ledger).toEqual([{ n: 1, cost: '2.5' }]);
+    const pending = await rows<{ n: number }>(A, "SELECT count() AS n FROM log_commits WHERE commit_id = 'orphan-commit'");
+    expect(pending).toEqual([{ n: 0 }]);
   });
 });

@@ -299,7 +299,8 @@ export class Applier {
    * (the log is a staging area; the ledger is cost_events). Returns the days dropped.
    */
   async prune(): Promise<string[]> {
-    const days = (await (await this.client.query({ query: sql('events/prunable-log-days'), format: 'JSONEachRow' })).json<{ day: string }>())
+    const query = sql(this.opts.lease ? 'events/prunable-log-days' : 'events/prunable-log-days-in-log');
+    const days = (await (await this.client.query({ query, format: 'JSONEachRow' })).json<{ day: string }>())
       .map((r) => r.day).filter((d) => /^\d{8}$/.test(d));
     for (const day of days) {
       for (const table of ['event_log', 'log_commits']) {
@@ -329,7 +330,9 @@ export class Applier {
 
   async #pending(): Promise<Pending[]> {
     if (!this.opts.lease && !this.#discover) return [...this.#local.values()];
-    const rows = await (await this.client.query({ query: sql('events/pending-commits'), format: 'JSONEachRow' })).json<Pending>();
+    // Several writers record their commits in log_commits; the only writer's log is its own record.
+    const query = sql(this.opts.lease ? 'events/pending-commits' : 'events/pending-commits-in-log');
+    const rows = await (await this.client.query({ query, format: 'JSONEachRow' })).json<Pending>();
     this.#discover = false;
     const found = rows.map((r) => ({ ...r, rows: Number(r.rows), corrections: Number(r.corrections) }));
     if (!this.opts.lease) {

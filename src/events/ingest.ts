@@ -276,6 +276,11 @@ export class EventIngestor {
       if (((row as { record_type?: string }).record_type ?? 'event') === 'event') this.applier.pendingIds.add(row.event_id);
       else corrections++;
     }
+    // Several writers: the commit row tells the applier (and other processes' duplicate checks)
+    // that the commit is complete; written after its rows, so it never announces missing rows.
+    if (this.applier.shared) {
+      await this.client.insert({ table: 'log_commits', values: [{ commit_id: commitId, logged_at: logged, rows: rows.length, corrections }], format: 'JSONEachRow' });
+    }
     this.applier.logged({ commit_id: commitId, rows: rows.length, corrections, logged_at: logged });
   }
 
