@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { depthExceeds, toWellFormed, truncateDepth } from '../json-body.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { fastParse } from './fast-parse.js';
-import { describePersonal, findPersonalData, redactPersonalData, scrubPersonalData } from './personal-data.js';
+import { describePersonal, findPersonalData, personalDataIn, redactPersonalData, scrubPersonalData, type PersonalKind } from './personal-data.js';
 import { eventSchema, foldAliases, knownFields, toRow, type CostEvent, type CostEventRow } from './schema.js';
 
 export type RawItem = { value: unknown } | { unparsable: string; error: string };
@@ -81,14 +81,38 @@ function hasProtoKey(value: unknown): boolean {
   return false;
 }
 
+// Dimensions take few values, repeated event after event (a model name with a date in it costs a
+// pattern scan each time): their verdicts are remembered, up to a bound. Ids are checked each time.
+const fewValues = new Set(['product_line_id', 'agent_id', 'agent_version', 'step_name', 'segment', 'intent', 'feature', 'feature_flag',
+  'priority_tier', 'prompt_version', 'provider', 'model', 'tool']);
+const verdicts = new Map<string, PersonalKind | null>();
+function rememberedPersonalDataIn(s: string): PersonalKind | undefined {
+  let kind = verdicts.get(s);
+  if (kind === undefined) {
+    kind = personalDataIn(s) ?? null;
+    if (verdicts.size >= 10_000) verdicts.clear();
+    verdicts.set(s, kind);
+  }
+  return kind ?? undefined;
+}
+
 /** Personal data in id fields, dimensions and attributes, as one message per field. */
 function personalDataErrors(folded: Record<string, unknown>): string[] {
-  const errors: string[] = [];
-  for (const [k, v] of Object.entries(folded)) {
+  let errors: string[] | undefined;
+  for (const k in folded) {
     if (!knownFields.has(k) || notIdentifying.has(k)) continue;
-    for (const f of findPersonalData(v, k)) errors.push(`${f.path}: looks like ${describePersonal(f.kind)}; send an opaque id (e.g. a hash) instead`);
+    const v = folded[k];
+    let found: { path: string; kind: PersonalKind }[];
+    if (typeof v === 'string') {
+      const kind = fewValues.has(k) ? rememberedPersonalDataIn(v) : personalDataIn(v);
+      if (!kind) continue;
+      found = [{ path: k, kind }];
+    } else {
+      found = findPersonalData(v, k);
+    }
+    for (const f of found) (errors ??= []).push(`${f.path}: looks like ${describePersonal(f.kind)}; send an opaque id (e.g. a hash) instead`);
   }
-  return errors;
+  return errors ?? [];
 }
 
 /** A check a valid event must also pass (e.g. the governed taxonomy); returns why it is held back. */

@@ -318,17 +318,19 @@ export class EventIngestor {
   async #applied(commitId: string, rows: CostEventRow[]): Promise<void> {
     // No deadline: the commit is logged and will be applied; the backlog bound keeps memory in check.
     const stamp = toClickHouseTime(new Date(await this.applier.waitFor(commitId)));
-    let minTimestamp = Infinity;
-    let maxTimestamp = -Infinity;
+    // ClickHouse time text sorts as time does: compare the text, parse the two ends.
+    let first = '';
+    let last = '';
     const productLines = new Set<string>();
     for (const row of rows) {
       this.applier.pendingIds.delete(row.event_id);
       row.received_at = stamp;
-      const t = fromClickHouseTime(row.timestamp);
-      if (t < minTimestamp) minTimestamp = t;
-      if (t > maxTimestamp) maxTimestamp = t;
+      if (first === '' || row.timestamp < first) first = row.timestamp;
+      if (row.timestamp > last) last = row.timestamp;
       productLines.add(row.product_line_id);
     }
+    const minTimestamp = first === '' ? Infinity : fromClickHouseTime(first);
+    const maxTimestamp = last === '' ? -Infinity : fromClickHouseTime(last);
     for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines, rows });
   }
 
