@@ -35,10 +35,11 @@ describe('receive, then apply', () => {
     // The very next request of the process sees all 50 (through the rollup, i.e. the views were fed).
     const costs = await t.app.inject({ url: '/api/v1/agent-costs?from=2026-03-02&to=2026-03-03&product_line=log-a&source=rollup', headers: as('log-read') });
     expect(costs.json().totals).toMatchObject({ events: 50, cost_usd: addDecimals(events.map((e) => e.cost_usd as string)) });
-    const logged = await one<{ n: number; commits: number }>(t.app, "SELECT count() AS n, uniqExact(commit_id) AS commits FROM event_log WHERE product_line_id = 'log-a'");
-    expect(logged).toEqual({ n: 50, commits: 1 });
-    const applied = await one<{ n: number }>(t.app, `SELECT count() AS n FROM applied_commits WHERE commit_id IN (SELECT commit_id FROM event_log WHERE product_line_id = 'log-a')`);
+    // One commit, applied, and its log part dropped (the log holds what is pending).
+    const applied = await one<{ n: number }>(t.app, "SELECT count() AS n FROM applied_commits WHERE applied_at >= now64(3) - INTERVAL 1 MINUTE");
     expect(applied.n).toBe(1);
+    const logged = await one<{ n: number }>(t.app, "SELECT count() AS n FROM event_log WHERE product_line_id = 'log-a'");
+    expect(logged.n).toBe(0);
   });
 
   it('stamps the rows of a later apply later', async () => {
@@ -78,14 +79,15 @@ describe('receive, then apply', () => {
     const id = (n: number) => `log-g-${n}`;
     const batches = Array.from({ length: 8 }, (_, k) => Array.from({ length: 200 }, (_, i) =>
       makeEvent({ event_id: id(k * 100 + i), product_line_id: 'log-g', cost_usd: '0.25', timestamp: '2026-03-02T11:00:00Z' })));
+    const commitsBefore = (await one<{ n: number }>(t.app, 'SELECT count() AS n FROM applied_commits')).n;
     const receipts = (await Promise.all(batches.map((b) => post(t.app, b, as('log-ing'))))).map((r) => r.json() as { accepted: number; duplicates: number });
     expect(receipts.reduce((n, r) => n + r.accepted, 0)).toBe(900);
     expect(receipts.reduce((n, r) => n + r.duplicates, 0)).toBe(700);
     expect(await ledger(t, 'log-g')).toMatchObject({ n: 900, ids: 900, cost: '225', rollup: '225' });
-    // Fewer log inserts than batches: batches arriving during a round share the next one.
-    const logged = await one<{ n: number; commits: number }>(t.app, "SELECT count() AS n, uniqExact(commit_id) AS commits FROM event_log WHERE product_line_id = 'log-g'");
-    expect(logged.n).toBe(900);
-    expect(logged.commits).toBeLessThan(8);
+    // Fewer commits (log inserts) than batches: batches arriving during a round share the next one.
+    const commits = (await one<{ n: number }>(t.app, 'SELECT count() AS n FROM applied_commits')).n - commitsBefore;
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThan(8);
   });
 
   it('never logs one id twice from two apps on one engine, so their applies need no ledger lookup', async () => {
@@ -96,8 +98,7 @@ describe('receive, then apply', () => {
       const [a, b] = (await Promise.all([post(t.app, events, as('log-ing')), post(other.app, events, as('log-ing'))])).map((r) => r.json() as { accepted: number; duplicates: number });
       expect(a!.accepted + b!.accepted).toBe(300);
       expect(a!.duplicates + b!.duplicates).toBe(300);
-      const logged = await one<{ n: number }>(t.app, "SELECT count() AS n FROM event_log WHERE product_line_id = 'log-h'");
-      expect(logged.n).toBe(300);
+      // Logged once: the apply of own commits does not look ids up, so an id logged twice would count twice here.
       expect(await ledger(t, 'log-h')).toMatchObject({ n: 300, ids: 300, cost: '300', rollup: '300' });
     } finally {
       await other.app.close();

@@ -284,6 +284,7 @@ export class Applier {
       this.#inFlightSince = undefined;
     }
     for (const listener of this.#listeners) listener({ commits, stamp });
+    await this.#dropApplied(commits, [...new Set(take.map((p) => p.logged_at))]);
     if (performance.now() > this.#nextPrune) {
       this.#nextPrune = performance.now() + 10 * 60_000;
       await this.prune().catch((err) => this.opts.log?.warn(`applier: pruning the event log failed: ${String(err)}`));
@@ -308,6 +309,21 @@ export class Applier {
       }
     }
     return days;
+  }
+
+  /**
+   * Drop the log parts of commits just applied: the log does not merge (migration 019), so it holds
+   * one part per pending commit. Best effort: a part left behind goes with its day (prune). On a
+   * replicated log the drop replicates by itself (no ON CLUSTER).
+   */
+  async #dropApplied(commits: string[], logged: string[]): Promise<void> {
+    try {
+      const parts = await (await this.client.query({ query: sql('events/applied-log-parts'), query_params: { commits, logged }, format: 'JSONEachRow' })).json<{ part: string }>();
+      const drops = parts.map((p) => p.part).filter((part) => /^[A-Za-z0-9_-]+$/.test(part)).map((part) => `DROP PART '${part}'`);
+      if (drops.length > 0) await this.client.command({ query: `ALTER TABLE event_log ${drops.join(', ')}` });
+    } catch (err) {
+      this.opts.log?.warn(`applier: dropping applied log parts failed (the daily prune will): ${String(err)}`);
+    }
   }
 
   /** Waiters whose commits another process applied. */
