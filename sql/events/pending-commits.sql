@@ -1,4 +1,5 @@
--- Commits logged but not yet applied, oldest first. applied_commits is read only as far back as
+-- Several writers (server mode): commits logged but not yet applied, oldest first, from the
+-- log_commits row each process writes after its log rows. applied_commits is read only as far back as
 -- the oldest commit still in the log (a commit is applied after it is logged).
 SELECT commit_id, sum(rows) AS rows, sum(corrections) AS corrections, min(logged_at) AS logged_at
 FROM log_commits

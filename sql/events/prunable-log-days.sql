@@ -1,4 +1,5 @@
--- Days of event_log older than yesterday with no commit left to apply.
+-- Several writers (server mode): days of event_log older than yesterday with no commit left to
+-- apply, by the log_commits rows.
 SELECT partition_id AS day
 FROM system.parts
 WHERE database = currentDatabase() AND table = 'event_log' AND active
