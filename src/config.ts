@@ -29,8 +29,8 @@ const envSchema = z.object({
   // logged-but-unapplied rows a process lets pile up, and how long a batch waits for the backlog
   // to fall under that before 503; and (server mode) the applier lease and polling.
   INGEST_APPLY_MAX_ROWS: int(1, 10_000_000).default(100_000),
-  INGEST_APPLY_MIN_ROWS: int(0, 10_000_000).default(20_000),
-  INGEST_APPLY_DELAY_MS: int(0, 60_000).default(1000),
+  INGEST_APPLY_MIN_ROWS: int(0, 10_000_000).default(50_000),
+  INGEST_APPLY_DELAY_MS: int(0, 60_000).default(2000),
   INGEST_MAX_BACKLOG_ROWS: int(1000, 100_000_000).default(200_000),
   INGEST_APPLY_WAIT_MS: int(100, 600_000).default(30_000),
   APPLIER_LEASE_MS: int(1000, 600_000).default(10_000),
