@@ -29,6 +29,7 @@ class Mutex {
 export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; rows: CostEventRow[] };
 
 type Candidate = { index: number; row: CostEventRow };
+type Outcome = { fresh: Candidate[]; duplicates: Candidate[] };
 /** A column of event_log, and whether a row's value for it is what the column's default gives. */
 type LogColumn = { name: string; isDefault: (value: unknown) => boolean };
 
@@ -53,7 +54,6 @@ async function logColumns(client: ClickHouseClient): Promise<LogColumn[]> {
     return { name, isDefault };
   });
 }
-type Outcome = { fresh: Candidate[]; duplicates: Candidate[] };
 
 /**
  * Group commit: batches that arrive while a lookup-and-log round runs wait for the next round and
