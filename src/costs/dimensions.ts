@@ -2,28 +2,29 @@
 // analytics SQL come only from this table; values only ever travel as bound parameters.
 // `rollups`: the narrow hourly rollups (migrations/013) that carry the dimension. `run`: how
 // run_facts (migrations/012) answers it: a run attribute (the greatest value the run's events
-// carry, '' when none does) or the set of values the run's events used.
+// carry, '' when none does; `lowCardinality` when run_facts stores it so) or the set of values the
+// run's events used.
 type Rollup = 'purchase' | 'business' | 'customer';
-type DimensionSpec = { column: string; rollups: readonly Rollup[]; run: { attribute: string } | { set: string } };
+type DimensionSpec = { column: string; rollups: readonly Rollup[]; run: { attribute: string; lowCardinality?: true } | { set: string } };
 
 export const dimensions = {
-  product_line: { column: 'product_line_id', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'product_line_id' } },
-  environment: { column: 'environment', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'environment' } },
+  product_line: { column: 'product_line_id', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'product_line_id', lowCardinality: true } },
+  environment: { column: 'environment', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'environment', lowCardinality: true } },
   type: { column: 'type', rollups: ['purchase'], run: { set: 'types' } },
   status: { column: 'status', rollups: ['purchase'], run: { set: 'statuses' } },
   provider: { column: 'provider', rollups: ['purchase'], run: { set: 'providers' } },
   model: { column: 'model', rollups: ['purchase'], run: { set: 'models' } },
   tool: { column: 'tool', rollups: ['purchase'], run: { set: 'tools' } },
-  agent: { column: 'agent_id', rollups: ['purchase', 'business'], run: { attribute: 'agent_id' } },
-  agent_version: { column: 'agent_version', rollups: ['purchase', 'business'], run: { attribute: 'agent_version' } },
-  segment: { column: 'segment', rollups: ['business', 'customer'], run: { attribute: 'segment' } },
-  intent: { column: 'intent', rollups: ['business'], run: { attribute: 'intent' } },
-  feature: { column: 'feature', rollups: ['business'], run: { attribute: 'feature' } },
+  agent: { column: 'agent_id', rollups: ['purchase', 'business'], run: { attribute: 'agent_id', lowCardinality: true } },
+  agent_version: { column: 'agent_version', rollups: ['purchase', 'business'], run: { attribute: 'agent_version', lowCardinality: true } },
+  segment: { column: 'segment', rollups: ['business', 'customer'], run: { attribute: 'segment', lowCardinality: true } },
+  intent: { column: 'intent', rollups: ['business'], run: { attribute: 'intent', lowCardinality: true } },
+  feature: { column: 'feature', rollups: ['business'], run: { attribute: 'feature', lowCardinality: true } },
   customer: { column: 'customer_id', rollups: ['customer'], run: { attribute: 'customer_id' } },
   user: { column: 'user_id', rollups: [], run: { attribute: 'user_id' } },
   workflow: { column: 'workflow_id', rollups: [], run: { attribute: 'workflow_id' } },
   step: { column: 'step_name', rollups: [], run: { set: 'steps' } },
-  prompt_version: { column: 'prompt_version', rollups: [], run: { attribute: 'prompt_version' } },
+  prompt_version: { column: 'prompt_version', rollups: [], run: { attribute: 'prompt_version', lowCardinality: true } },
 } as const satisfies Record<string, DimensionSpec>;
 
 /** Rollup tables (migrations 013 and 017), hourly and their daily twins. */

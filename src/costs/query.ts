@@ -131,21 +131,46 @@ function runsQuery(q: CostQuery, shape: Shape): string {
   }
   if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
   if (q.withRuns === false) filters.push('AND 0');
-  const keys = shape.groupBy.map((d) => {
-    const run = dimensions[d].run;
-    return 'attribute' in run ? `${run.attribute} AS g_${d},` : `g_${d},`;
-  });
-  if (shape.granularity) keys.push(`${bucketExpression(shape.granularity, 'started_at')} AS bucket,`);
-  const keyed = aliases(shape).length > 0;
+  const keys = joinKeys(shape);
+  const names = keys.map((k) => k.name);
+  const keyed = keys.length > 0;
   // Groups and the total in one pass: a run in several groups of a set is counted once in the total.
-  const count = firsts.length && keyed ? `if(grouping(${aliases(shape).join(', ')}) != 0, countIf(${firsts.join(' AND ')}), count())` : 'count()';
+  const count = firsts.length && keyed ? `if(grouping(${names.join(', ')}) != 0, countIf(${firsts.join(' AND ')}), count())` : 'count()';
   return fillSlots(sql('costs/runs'), {
-    keys: keyed ? `${keys.join(' ')} ${totalFlag(shape)}` : '',
+    keys: keyed ? `${keys.map((k) => `${k.runs} AS ${k.name},`).join(' ')} toUInt8(grouping(${names.join(', ')}) != 0) AS is_total,` : '',
     count,
     array_join: arrayJoins.join(' '),
     filters: filters.join(' '),
-    group_by: keyed ? groupingSets(shape) : '',
+    group_by: keyed ? `GROUP BY GROUPING SETS ((${names.join(', ')}), ())` : '',
   });
+}
+
+type JoinKey = { name: string; runs: string; sums: string };
+/**
+ * The columns the runs are grouped by and joined to the sums on. The engine groups by several keys
+ * that include a string by serializing them, several times slower than by fixed-size keys of up
+ * to 256 bits. So when every key is a LowCardinality run attribute or the bucket and there are two
+ * (two attributes, or one and the bucket), each attribute becomes two 64-bit hashes of its value
+ * (cityHash64, xxHash64: 128 bits, computed once per distinct value of a LowCardinality column).
+ * The sums keep the values and compute the same hashes on their few result rows (0 on the total
+ * row, as the runs' grouping default). Grouping by product line × day: 56 → 32 ms on 1.25M runs.
+ */
+function joinKeys(shape: Shape): JoinKey[] {
+  const fewValues = (d: Dimension) => 'lowCardinality' in dimensions[d].run;
+  const hashed = aliases(shape).length === 2 && shape.groupBy.every(fewValues);
+  const out: JoinKey[] = [];
+  for (const d of shape.groupBy) {
+    const run = dimensions[d].run;
+    if (!('attribute' in run)) out.push({ name: `g_${d}`, runs: `g_${d}`, sums: `g_${d}` });
+    else if (!hashed) out.push({ name: `g_${d}`, runs: run.attribute, sums: `g_${d}` });
+    else {
+      for (const [i, fn] of [[1, 'cityHash64'], [2, 'xxHash64']] as const) {
+        out.push({ name: `h${i}_${d}`, runs: `${fn}(${run.attribute})`, sums: `if(is_total = 1, 0, ${fn}(g_${d})) AS h${i}_${d}` });
+      }
+    }
+  }
+  if (shape.granularity) out.push({ name: 'bucket', runs: bucketExpression(shape.granularity, 'started_at'), sums: 'bucket' });
+  return out;
 }
 
 /** Tier bounds: whole UTC days (daily rollup), other whole hours (hourly), the rest raw. */
@@ -182,8 +207,11 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
   }
   const dir = q.order.toUpperCase();
   const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
+  const joins = joinKeys(shape);
   const query = fillSlots(sql('costs/agent-costs'), {
     keys: keyed.join(', '),
+    hashes: joins.filter((k) => k.sums !== k.name).map((k) => `, ${k.sums}`).join(''),
+    join_keys: joins.map((k) => k.name).join(', '),
     order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
     sums: sumsQuery(q, shape, rollup),
     runs: runsQuery(q, shape),
