@@ -147,7 +147,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
     if (request.method === 'POST' && (route === `${API_PREFIX}/events` || route === '/v1/traces')) return;
-    if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    if (route === '/healthz' || route === '/readyz' || route === '/metrics' || app.ingestor.settled) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), settleMs)));
     const settled = await Promise.race([app.ingestor.settle(), late]).finally(() => clearTimeout(timer));

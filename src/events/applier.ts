@@ -139,6 +139,11 @@ export class Applier {
    * Resolves once every commit logged through this applier before the call is applied (by this
    * process's pass, or by another's): what every app sharing this engine has acknowledged.
    */
+  /** Nothing this process logged is waiting for its apply. */
+  get drained(): boolean {
+    return this.#local.size === 0;
+  }
+
   async drain(): Promise<void> {
     if (this.#local.size === 0) return;
     const done = Promise.all([...this.#local.keys()].map((id) => this.waitFor(id)));

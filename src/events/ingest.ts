@@ -290,6 +290,11 @@ export class EventIngestor {
    * Resolves once every commit this process logged before the call is in cost_events (or its
    * apply failed and awaits a retry): reads call it so a client reads its own writes.
    */
+  /** True when settle() has nothing to wait for (the common case of a read): no timers needed. */
+  get settled(): boolean {
+    return this.#unapplied.size === 0 && this.applier.drained;
+  }
+
   async settle(): Promise<void> {
     const waiting = [...this.#unapplied];
     const drained = this.applier.drain();
