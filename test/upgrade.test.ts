@@ -10,6 +10,7 @@ import { buildApp } from '../src/app.js';
 import { createEngine, type Engine } from '../src/clickhouse.js';
 import { configWith } from '../src/config.js';
 import { migrate } from '../src/migrate.js';
+import { buildCostQuery, type CostQuery } from '../src/costs/query.js';
 import { sql } from '../src/sql.js';
 import { rows } from './helper.js';
 
@@ -50,9 +51,9 @@ describe('upgrade in place', () => {
     expect(report.applied).toEqual(expect.arrayContaining(['012_create_run_facts', '013_create_narrow_rollups', '014_drop_wide_rollup', '017_create_daily_rollups']));
     for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily']) {
       const lines = progress.filter((l) => l.startsWith(`backfill ${table}:`));
-      expect(lines.map((l) => l.slice(0, `backfill ${table}: 2026-01 done (2/3 months`.length))).toEqual([
-        `backfill ${table}: 2025-12 done (1/3 months`, `backfill ${table}: 2026-01 done (2/3 months`, `backfill ${table}: 2026-02 done (3/3 months`,
-      ]);
+      const months = [`backfill ${table}: 2025-12 done (1/3 months`, `backfill ${table}: 2026-01 done (2/3 months`, `backfill ${table}: 2026-02 done (3/3 months`];
+      // run_facts is filled by migration 012 and rebuilt with its bit sets by 020
+      expect(lines.map((l) => l.slice(0, `backfill ${table}: 2026-01 done (2/3 months`.length))).toEqual(table === 'run_facts' ? [...months, ...months] : months);
       expect(lines.at(-1)).toMatch(/20003 ledger rows/);
     }
     const tables = await rows<{ name: string }>(app, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'cost_rollup_hourly%'");
@@ -71,6 +72,23 @@ describe('upgrade in place', () => {
     // the run that crosses a month boundary was backfilled from two months and is one run
     const cross = await rows(app, "SELECT toString(started_at) AS s, toString(ended_at) AS e, toString(cost_usd) AS c, events FROM run_facts FINAL WHERE run_id = 'cross'");
     expect(cross).toEqual([{ s: '2025-12-31 23:59:00.000', e: '2026-02-01 00:01:00.000', c: '3.75', events: 2 }]);
+  });
+
+  it('counts runs by model and tool from the rebuilt bit sets, as the events say', async () => {
+    const registry = await rows<{ dimension: string; n: string }>(app, "SELECT dimension, count() AS n FROM run_value_bits GROUP BY dimension ORDER BY dimension");
+    expect(registry.map((r) => r.dimension)).toEqual(['model', 'provider', 'status', 'tool', 'type']);
+    for (const [dim, column] of [['model', 'model'], ['tool', 'tool']] as const) {
+      const want = await rows<{ v: string; runs: string }>(app, `SELECT v, count() AS runs FROM (SELECT min(timestamp) AS s, groupUniqArray(toString(${column})) AS vs FROM cost_events WHERE run_id != '' GROUP BY product_line_id, run_id HAVING s >= '2026-01-01' AND s < '2026-02-01') ARRAY JOIN vs AS v GROUP BY v ORDER BY v`);
+      // straight from the bit-set statement (no fallback), then through the API
+      const q: CostQuery = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 1, 1), tz: 'UTC', groupBy: [dim], filters: {}, sort: dim, order: 'asc', limit: 1000, offset: 0 };
+      const { query, params } = buildCostQuery(q, 'rollup', { bits: true });
+      const direct = await (await app.engine.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<Record<string, string>>();
+      const api = (await app.inject({ url: `/api/v1/agent-costs?date_range=2026-01-01,2026-01-31&group_by=${dim}&sort=${dim}&order=asc` })).json() as { rows: { group: Record<string, string>; runs: number }[] };
+      const got = api.rows.map((r) => ({ v: r.group[dim], runs: String(r.runs) }));
+      expect(got.length).toBeGreaterThan(1);
+      expect(got).toEqual(want.filter((w) => got.some((g) => g.v === w.v)).map((w) => ({ v: w.v, runs: String(w.runs) })));
+      expect(direct.filter((r) => Number(r.is_total) === 0).map((r) => ({ v: r[`g_${dim}`], runs: String(r.runs) }))).toEqual(got);
+    }
   });
 
   it.each([

@@ -3,18 +3,18 @@
 // `rollups`: the narrow hourly rollups (migrations/013) that carry the dimension. `run`: how
 // run_facts (migrations/012) answers it: a run attribute (the greatest value the run's events
 // carry, '' when none does; `lowCardinality` when run_facts stores it so) or the set of values the
-// run's events used.
+// run's events used (`bits`: also as a bit set, migrations/020).
 type Rollup = 'purchase' | 'business' | 'customer';
-type DimensionSpec = { column: string; rollups: readonly Rollup[]; run: { attribute: string; lowCardinality?: true } | { set: string } };
+type DimensionSpec = { column: string; rollups: readonly Rollup[]; run: { attribute: string; lowCardinality?: true } | { set: string; bits?: string } };
 
 export const dimensions = {
   product_line: { column: 'product_line_id', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'product_line_id', lowCardinality: true } },
   environment: { column: 'environment', rollups: ['purchase', 'business', 'customer'], run: { attribute: 'environment', lowCardinality: true } },
-  type: { column: 'type', rollups: ['purchase'], run: { set: 'types' } },
-  status: { column: 'status', rollups: ['purchase'], run: { set: 'statuses' } },
-  provider: { column: 'provider', rollups: ['purchase'], run: { set: 'providers' } },
-  model: { column: 'model', rollups: ['purchase'], run: { set: 'models' } },
-  tool: { column: 'tool', rollups: ['purchase'], run: { set: 'tools' } },
+  type: { column: 'type', rollups: ['purchase'], run: { set: 'types', bits: 'type_bits' } },
+  status: { column: 'status', rollups: ['purchase'], run: { set: 'statuses', bits: 'status_bits' } },
+  provider: { column: 'provider', rollups: ['purchase'], run: { set: 'providers', bits: 'provider_bits' } },
+  model: { column: 'model', rollups: ['purchase'], run: { set: 'models', bits: 'model_bits' } },
+  tool: { column: 'tool', rollups: ['purchase'], run: { set: 'tools', bits: 'tool_bits' } },
   agent: { column: 'agent_id', rollups: ['purchase', 'business'], run: { attribute: 'agent_id', lowCardinality: true } },
   agent_version: { column: 'agent_version', rollups: ['purchase', 'business'], run: { attribute: 'agent_version', lowCardinality: true } },
   segment: { column: 'segment', rollups: ['business', 'customer'], run: { attribute: 'segment', lowCardinality: true } },

@@ -111,7 +111,8 @@ function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): stri
 }
 
 /** Runs per group plus the total row (keyed shapes), or the one total row. */
-function runsQuery(q: CostQuery, shape: Shape): string {
+function runsQuery(q: CostQuery, shape: Shape, bits: boolean): string {
+  if (bits && usesBits(q, shape)) return runsByBits(q, shape);
   const arrayJoins: string[] = [];
   const firsts: string[] = [];
   const filters: string[] = [];
@@ -141,6 +142,74 @@ function runsQuery(q: CostQuery, shape: Shape): string {
     count,
     array_join: arrayJoins.join(' '),
     filters: filters.join(' '),
+    group_by: keyed ? `GROUP BY GROUPING SETS ((${names.join(', ')}), ())` : '',
+  });
+}
+
+/** Event-level (set) dimensions the query groups or filters by. */
+const setDimensions = (q: CostQuery, shape: Shape) =>
+  [...new Set([...shape.groupBy, ...(Object.keys(q.filters) as Dimension[])])].filter((d) => 'set' in dimensions[d].run);
+
+/** The bit-set path applies when some set dimension is involved and every one involved has bits. */
+function usesBits(q: CostQuery, shape: Shape): boolean {
+  const sets = setDimensions(q, shape);
+  return sets.length > 0 && sets.every((d) => 'bits' in dimensions[d].run);
+}
+
+/** Thrown by the bit-set runs query when it cannot answer exactly (see sql/costs/runs-bits.sql). */
+export const BITS_FALLBACK = 'run_value_bits';
+
+/**
+ * Runs from run_facts' bit sets (migrations/020): grouped by the run keys and the sets' bits, then
+ * each set split into its bits (ARRAY JOIN, one per grouped set dimension) and named. A filter on a
+ * set dimension is a mask of its values' bits; grouped and filtered, only the filter's bits become
+ * groups. The total counts each run once: the row of its first bit in every grouped set.
+ */
+function runsByBits(q: CostQuery, shape: Shape): string {
+  const sets = setDimensions(q, shape);
+  const bitsOf = (d: Dimension) => (dimensions[d].run as { bits: string }).bits;
+  const mask = (d: Dimension) =>
+    `arrayFold((acc, b) -> bitOr(acc, bitShiftLeft(toUInt64(1), b)), arrayFilter((b, v) -> has({f_${d}:Array(String)}, v), rv_${d}.1, rv_${d}.2), toUInt64(0))`;
+  const registries = sets.map((d) =>
+    `(SELECT (groupArray(bit), groupArray(value), count() < 62 AND uniqExact(bit) = count() AND uniqExact(value) = count()) FROM run_value_bits WHERE dimension = '${d}') AS rv_${d}`);
+  // A full or inconsistent registry, or a run whose bits are unusable (bit 63: a value without a
+  // bit; 0: a row written without bits), makes the statement refuse instead of miscount.
+  const filters: string[] = sets.flatMap((d) => [
+    `AND throwIf(NOT rv_${d}.3, '${BITS_FALLBACK}: the registry of ${d} is full or inconsistent') = 0`,
+    `AND throwIf(${bitsOf(d)} = 0 OR bitTest(${bitsOf(d)}, 63), '${BITS_FALLBACK}: a run of ${d} has a value without a bit') = 0`,
+  ]);
+  for (const d of Object.keys(q.filters) as Dimension[]) {
+    const run = dimensions[d].run;
+    if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
+    else filters.push(`AND bitAnd(${bitsOf(d)}, ${mask(d)}) != 0`);
+  }
+  if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
+  if (q.withRuns === false) filters.push('AND 0');
+
+  const keys = joinKeys(shape);
+  const names = keys.map((k) => k.name);
+  const keyed = keys.length > 0;
+  const grouped = shape.groupBy.filter((d) => sets.includes(d));
+  const inner = [
+    ...keys.filter((k) => !grouped.some((d) => k.name === `g_${d}`)).map((k) => `${k.runs} AS ${k.name}`),
+    ...grouped.map((d) => `${q.filters[d] ? `bitAnd(${bitsOf(d)}, ${mask(d)})` : bitsOf(d)} AS bits_${d}`),
+  ];
+  const outer = keys.map((k) => {
+    const d = grouped.find((g) => k.name === `g_${g}`);
+    return d ? `arrayElement(rv_${d}.2, indexOf(rv_${d}.1, b_${d})) AS g_${d}` : k.name;
+  });
+  const arrayJoins = grouped.map((d) => `ARRAY JOIN bitPositionsToArray(bits_${d}) AS b_${d}, arrayEnumerate(bitPositionsToArray(bits_${d})) AS i_${d}`);
+  const check = grouped.map((d) => ` + max(throwIf(indexOf(rv_${d}.1, b_${d}) = 0, '${BITS_FALLBACK}: a run of ${d} has a bit without a value'))`).join('');
+  const firsts = grouped.map((d) => `i_${d} = 1`);
+  const count = firsts.length && keyed ? `if(grouping(${names.join(', ')}) != 0, sumIf(n, ${firsts.join(' AND ')}), sum(n))${check}` : `sum(n)${check}`;
+  return fillSlots(sql('costs/runs-bits'), {
+    registries: registries.join(', '),
+    keys: keyed ? `${outer.join(', ')}, toUInt8(grouping(${names.join(', ')}) != 0) AS is_total,` : '',
+    count,
+    inner_keys: inner.map((k) => `${k},`).join(' '),
+    filters: filters.join(' '),
+    inner_group_by: inner.length ? `GROUP BY ${inner.map((k) => k.replace(/^.* AS /, '')).join(', ')}` : '',
+    array_join: arrayJoins.join(' '),
     group_by: keyed ? `GROUP BY GROUPING SETS ((${names.join(', ')}), ())` : '',
   });
 }
@@ -186,7 +255,9 @@ function tiers(q: CostQuery, rollup: Rollup | undefined) {
   return { wholeFrom, wholeTo, dayFrom, dayTo };
 }
 
-export function buildCostQuery(q: CostQuery, source: Source): { query: string; params: Record<string, unknown> } {
+/** `bits: false` counts runs from the value sets (the fallback when the bit sets cannot answer). */
+export function buildCostQuery(q: CostQuery, source: Source, opts: { bits?: boolean } = {}): { query: string; params: Record<string, unknown> } {
+  const bits = opts.bits ?? true;
   const rollup = source === 'rollup' ? chooseRollup(q) : undefined;
   if (source === 'rollup' && !rollup) throw new Error('buildCostQuery: no rollup answers this query');
   const t = tiers(q, rollup);
@@ -203,7 +274,7 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
   const shape: Shape = { groupBy: q.groupBy, granularity: q.granularity };
   const keyed = aliases(shape);
   if (keyed.length === 0) {
-    return { query: fillSlots(sql('costs/agent-costs-total'), { sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape) }), params };
+    return { query: fillSlots(sql('costs/agent-costs-total'), { sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits) }), params };
   }
   const dir = q.order.toUpperCase();
   const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
@@ -214,7 +285,7 @@ export function buildCostQuery(q: CostQuery, source: Source): { query: string; p
     join_keys: joins.map((k) => k.name).join(', '),
     order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
     sums: sumsQuery(q, shape, rollup),
-    runs: runsQuery(q, shape),
+    runs: runsQuery(q, shape, bits),
     bucket_iso: shape.granularity ? BUCKET_ISO : "'' AS bucket_iso",
   });
   return { query, params };
@@ -244,10 +315,16 @@ function toMetrics(r: RawRow): Metrics {
 }
 
 export async function runCostQuery(client: ClickHouseClient, q: CostQuery, source: Source): Promise<{ rows: CostRow[]; totals: Metrics; hasMore: boolean }> {
-  const { query, params } = buildCostQuery(q, source);
-  // Decimals as JSON strings keep every digit; UInt64 sums stay numbers.
-  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
-  const all = await rs.json<RawRow>();
+  const read = async (bits: boolean) => {
+    const { query, params } = buildCostQuery(q, source, { bits });
+    // Decimals as JSON strings keep every digit; UInt64 sums stay numbers.
+    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+    return rs.json<RawRow>();
+  };
+  const all = await read(true).catch((err: unknown) => {
+    if (String((err as Error)?.message ?? err).includes(BITS_FALLBACK)) return read(false);
+    throw err;
+  });
   const totals = all.find((r) => Number(r.is_total) === 1) ?? {};
   const data = all.filter((r) => Number(r.is_total) === 0);
   const grouped = q.groupBy.length > 0 || q.granularity !== undefined;

@@ -265,6 +265,10 @@ export class Applier {
     const stamp = Math.max(Date.now(), this.#lastStamp + 1);
     this.#inFlightSince = stamp;
     try {
+      // Bits for new values of the event-level run dimensions, before the view needs them.
+      await this.client.command({
+        query: fillSlots(sql('events/register-run-values'), { source: 'event_log', where: "WHERE received_at IN {logged:Array(DateTime64(3, 'UTC'))} AND commit_id IN {commits:Array(String)}" }),
+        query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))] } });
       await this.client.command({
         query: await this.#applySql(take.some((p) => p.corrections > 0), lease?.term, Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id))),
         query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' },

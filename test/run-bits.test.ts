@@ -1,0 +1,154 @@
+// Runs by event-level dimensions through run_facts' bit sets (migrations/020): the registry of
+// bits, bits OR-ed across applies, answers equal to the value-set path and to the runs the test
+// computes itself, and the fallback when a dimension has more values than bits.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dimension } from '../src/costs/dimensions.js';
+import { buildCostQuery, canUseRollup, type CostQuery } from '../src/costs/query.js';
+import { buildTestApp, post, type TestApp } from './helper.js';
+import { expectedRuns, type RefEvent } from './runs-reference.js';
+
+let t: TestApp;
+const T0 = Date.UTC(2026, 2, 2);
+const MIN = 60_000;
+
+/** 40 runs; each posted in two parts with a read in between, so its model and tool sets grow across applies. */
+function part(n: 1 | 2): RefEvent[] {
+  const events: RefEvent[] = [];
+  for (let r = 0; r < 40; r++) {
+    const start = T0 + r * 37 * MIN;
+    const base = { product_line_id: ['support', 'search'][r % 2], run_id: `bits-${r}`, agent_id: `agent-${r % 3}`, agent_version: `v${r % 2}`, segment: ['smb', 'enterprise'][r % 2] };
+    if (n === 1) {
+      events.push({ ...base, event_id: `b-${r}-0`, timestamp: new Date(start).toISOString(), type: 'llm', provider: 'openai', model: ['gpt-4o', 'o3'][r % 2], usage: { input_tokens: 10, output_tokens: 1 }, cost_usd: '0.01' });
+    } else {
+      events.push({ ...base, event_id: `b-${r}-1`, timestamp: new Date(start + 5 * MIN).toISOString(), type: 'llm', provider: 'anthropic', model: r % 3 === 0 ? 'claude-sonnet-4' : 'gpt-4o', usage: { input_tokens: 10, output_tokens: 1 }, cost_usd: '0.02', ...(r % 5 === 0 ? { status: 'error' } : {}) });
+      events.push({ ...base, event_id: `b-${r}-2`, timestamp: new Date(start + 9 * MIN).toISOString(), type: 'tool', tool: ['web_search', 'crm', 'sql'][r % 3], usage: { quantity: '1', unit: 'calls' }, cost_usd: '0.005' });
+    }
+  }
+  return events;
+}
+const ledger = [...part(1), ...part(2)];
+const FROM = T0;
+const TO = T0 + 2 * 86_400_000;
+
+const base: CostQuery = { from: FROM, to: TO, tz: 'UTC', groupBy: [], filters: {}, sort: 'cost_usd', order: 'desc', limit: 1000, offset: 0 };
+type Raw = Record<string, unknown>;
+/** One statement as the API builds it, run directly: no fallback, so an error would surface here. */
+async function direct(q: CostQuery, bits: boolean): Promise<Raw[]> {
+  const { query, params } = buildCostQuery(q, canUseRollup(q) ? 'rollup' : 'raw', { bits });
+  const rs = await t.app.engine.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1 } });
+  return rs.json<Raw>();
+}
+const runsByGroup = (rows: Raw[], keys: Dimension[]) =>
+  new Map(rows.filter((r) => Number(r.is_total) === 0).map((r) => [JSON.stringify(keys.map((d) => String(r[`g_${d}`]))), Number(r.runs)]));
+/** The reference's runs of the groups the answer has (groups are the events' combinations; runs may combine more). */
+const expectedOf = (rows: Raw[], keys: Dimension[], groups: Map<string, number>) =>
+  new Map([...runsByGroup(rows, keys).keys()].map((k) => [k, groups.get(k) ?? 0]));
+const totalRuns = (rows: Raw[]) => Number(rows.find((r) => Number(r.is_total) === 1 || r.is_total === undefined)?.runs);
+
+beforeAll(async () => {
+  t = await buildTestApp({ LOAD_PRICE_CATALOG: false });
+  expect((await post(t.app, part(1))).json().accepted).toBe(40);
+  // a read waits for this process's pending apply: the first parts are in run_facts before the second arrive
+  expect((await t.app.inject({ url: '/api/v1/agent-costs?date_range=2026-03-02,2026-03-03' })).statusCode).toBe(200);
+  expect((await post(t.app, part(2))).json().accepted).toBe(80);
+  expect((await t.app.inject({ url: '/api/v1/agent-costs?date_range=2026-03-02,2026-03-03' })).statusCode).toBe(200);
+});
+afterAll(() => t.close());
+
+describe('the registry of bits', () => {
+  it('gives each value of a dimension its own bit, in order of first apply', async () => {
+    const rows = await (await t.app.engine.client.query({ query: "SELECT dimension, value, bit FROM run_value_bits WHERE dimension IN ('model', 'tool', 'provider') ORDER BY dimension, bit", format: 'JSONEachRow' })).json<{ dimension: string; value: string; bit: number }>();
+    const of = (d: string) => rows.filter((r) => r.dimension === d).map((r) => [r.value, r.bit]);
+    // first apply: '' is not among the models yet (only llm events); second: claude-sonnet-4 and '' (tool calls)
+    expect(of('model')).toEqual([['gpt-4o', 0], ['o3', 1], ['', 2], ['claude-sonnet-4', 3]]);
+    expect(of('provider')).toEqual([['openai', 0], ['', 1], ['anthropic', 2]]);
+    expect(of('tool')).toEqual([['', 0], ['crm', 1], ['sql', 2], ['web_search', 3]]);
+  });
+
+  it('ORs the bits of a run whose events came in two applies', async () => {
+    const rows = await (await t.app.engine.client.query({ query: "SELECT run_id, model_bits, tool_bits, arraySort(models) AS m FROM run_facts FINAL WHERE run_id IN ('bits-0', 'bits-1') ORDER BY run_id", format: 'JSONEachRow' })).json<{ run_id: string; model_bits: string | number; tool_bits: string | number; m: string[] }>();
+    // bits-0: gpt-4o (0) first, then claude-sonnet-4 (3) and a tool call ('' = 2): 1 + 4 + 8
+    expect(rows.map((r) => [r.run_id, Number(r.model_bits), Number(r.tool_bits), r.m])).toEqual([
+      ['bits-0', 13, 2 ** 0 + 2 ** 3, ['', 'claude-sonnet-4', 'gpt-4o']],
+      ['bits-1', 2 ** 1 + 2 ** 0 + 2 ** 2, 2 ** 0 + 2 ** 1, ['', 'gpt-4o', 'o3']],
+    ]);
+  });
+});
+
+describe('runs from bit sets equal the value sets and the runs computed from the events', () => {
+  const shapes: { keys: Dimension[]; filters?: Partial<Record<Dimension, string[]>>; granularity?: 'day' }[] = [
+    { keys: ['model'] },
+    { keys: ['tool'] },
+    { keys: ['model', 'tool'] },
+    { keys: ['agent', 'agent_version', 'tool'], filters: { product_line: ['support'] } },
+    { keys: ['provider', 'status'] },
+    { keys: ['type'] },
+    { keys: ['model'], filters: { model: ['o3', 'claude-sonnet-4', 'no-such-model'] } },
+    { keys: ['segment'], filters: { tool: ['crm'] } },
+    { keys: ['product_line'], granularity: 'day', filters: { model: ['claude-sonnet-4'] } },
+    { keys: [], filters: { tool: ['sql', 'web_search'], status: ['error'] } },
+  ];
+  for (const s of shapes) {
+    it(`${s.keys.join(' × ') || 'totals'}${s.granularity ? ` per ${s.granularity}` : ''}${s.filters ? ` where ${JSON.stringify(s.filters)}` : ''}`, async () => {
+      const q: CostQuery = { ...base, groupBy: s.keys, filters: s.filters ?? {}, granularity: s.granularity };
+      const bits = await direct(q, true);
+      const sets = await direct(q, false);
+      expect(bits).toEqual(sets);
+      const want = expectedRuns(ledger, s.keys, { from: FROM, to: TO, filters: s.filters });
+      expect(totalRuns(bits)).toBe(want.total);
+      expect(want.total).toBeGreaterThan(0);
+      if (!s.granularity && s.keys.length) {
+        expect(runsByGroup(bits, s.keys).size).toBeGreaterThan(0);
+        expect(runsByGroup(bits, s.keys)).toEqual(expectedOf(bits, s.keys, want.groups));
+      }
+    });
+  }
+
+  it('a window that cuts runs counts only those started inside, by bits as by sets', async () => {
+    const q: CostQuery = { ...base, from: T0 + 100 * MIN + 17_000, to: T0 + 900 * MIN, groupBy: ['model', 'agent'] };
+    const bits = await direct(q, true);
+    expect(bits).toEqual(await direct(q, false));
+    const want = expectedRuns(ledger, q.groupBy, { from: q.from, to: q.to });
+    expect(runsByGroup(bits, q.groupBy)).toEqual(expectedOf(bits, q.groupBy, want.groups));
+    expect(totalRuns(bits)).toBe(want.total);
+  });
+});
+
+describe('more values than bits', () => {
+  const many: RefEvent[] = Array.from({ length: 70 }, (_, i) => ({
+    event_id: `many-${i}`, timestamp: new Date(T0 + 3 * 86_400_000 + i * MIN).toISOString(), product_line_id: 'support', run_id: `many-${i % 35}`,
+    type: 'tool', tool: `tool-${String(i).padStart(2, '0')}`, usage: { quantity: '1', unit: 'calls' }, cost_usd: '0.001',
+  }));
+  const window = { from: T0 + 3 * 86_400_000, to: T0 + 4 * 86_400_000 };
+
+  beforeAll(async () => {
+    expect((await post(t.app, many)).json().accepted).toBe(70);
+    expect((await t.app.inject({ url: '/api/v1/agent-costs?date_range=2026-03-05,2026-03-05' })).statusCode).toBe(200);
+  });
+
+  it('registers 62 tools and leaves the rest without a bit', async () => {
+    const [r] = await (await t.app.engine.client.query({ query: "SELECT count() AS n, max(bit) AS top, uniqExact(value) AS values FROM run_value_bits WHERE dimension = 'tool'", format: 'JSONEachRow' })).json<{ n: string; top: number; values: string }>();
+    expect([Number(r!.n), r!.top, Number(r!.values)]).toEqual([62, 61, 62]);
+    const [o] = await (await t.app.engine.client.query({ query: "SELECT countIf(bitTest(tool_bits, 63)) AS overflow FROM run_facts FINAL WHERE startsWith(run_id, 'many-')", format: 'JSONEachRow' })).json<{ overflow: string }>();
+    expect(Number(o!.overflow)).toBeGreaterThan(0);
+  });
+
+  it('the bit-set statement refuses, and the API answers from the value sets, exactly', async () => {
+    const q: CostQuery = { ...base, ...window, groupBy: ['tool'] };
+    await expect(direct(q, true)).rejects.toThrow(/run_value_bits/);
+    const res = await t.app.inject({ url: `/api/v1/agent-costs?from=${new Date(window.from).toISOString()}&to=${new Date(window.to).toISOString()}&group_by=tool&limit=1000` });
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as { rows: { group: { tool: string }; runs: number }[]; totals: { runs: number } };
+    const want = expectedRuns(many, ['tool'], window);
+    expect(new Map(body.rows.map((r) => [JSON.stringify([r.group.tool]), r.runs]))).toEqual(want.groups);
+    expect(body.totals.runs).toBe(35);
+    const filtered = await t.app.inject({ url: `/api/v1/agent-costs?from=${new Date(window.from).toISOString()}&to=${new Date(window.to).toISOString()}&tool=tool-69,tool-00` });
+    expect(filtered.json().totals.runs).toBe(expectedRuns(many, [], { ...window, filters: { tool: ['tool-69', 'tool-00'] } }).total);
+    expect(filtered.json().totals.runs).toBe(2);
+  });
+
+  it('other dimensions keep their bits', async () => {
+    const q: CostQuery = { ...base, groupBy: ['model'] };
+    expect(await direct(q, true)).toEqual(await direct(q, false));
+  });
+});
