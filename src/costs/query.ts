@@ -96,16 +96,20 @@ function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): stri
       keys: keyed ? `${keyList(shape, column, 'timestamp')} ${totalFlag(shape)}` : '', window: WINDOW, filters: eventFilters(q, true), group_by: keyed ? groupingSets(shape) : '',
     });
   }
-  const edges = fillSlots(sql('costs/sums-raw'), { keys: keyList(shape, column, 'timestamp'), window: EDGES, filters: eventFilters(q, true), group_by: groupBy(shape) });
+  const t = tiers(q, rollup);
+  const parts: string[] = [];
+  const tier = (table: string, time: string, unit: 'day' | 'hour') =>
+    fillSlots(sql('costs/sums-rollup-tier'), { keys: keyList(shape, column, unit), table, time, filters: eventFilters(q, false), group_by: groupBy(shape) });
+  if (t.dayFrom < t.dayTo) parts.push(tier(rollupTables[rollup].daily, "day >= {day_from:DateTime('UTC')} AND day < {day_to:DateTime('UTC')}", 'day'));
+  if (t.wholeFrom < t.dayFrom || t.dayTo < t.wholeTo) {
+    parts.push(tier(rollupTables[rollup].hourly, "((hour >= {hour_from:DateTime('UTC')} AND hour < {day_from:DateTime('UTC')}) OR (hour >= {day_to:DateTime('UTC')} AND hour < {hour_to:DateTime('UTC')}))", 'hour'));
+  }
+  if (q.from < t.wholeFrom || t.wholeTo < q.to || parts.length === 0) {
+    parts.push(fillSlots(sql('costs/sums-raw'), { keys: keyList(shape, column, 'timestamp'), window: EDGES, filters: eventFilters(q, true), group_by: groupBy(shape) }));
+  }
   return fillSlots(sql('costs/sums-rollup'), {
     keys: keyed ? `${keyList(shape, column, null)} ${totalFlag(shape)}` : '',
-    daily_keys: keyList(shape, column, 'day'),
-    hourly_keys: keyList(shape, column, 'hour'),
-    daily: rollupTables[rollup].daily,
-    hourly: rollupTables[rollup].hourly,
-    filters: eventFilters(q, false),
-    inner_group_by: groupBy(shape),
-    edges,
+    tiers: parts.join('\n    UNION ALL\n'),
     group_by: keyed ? groupingSets(shape) : '',
   });
 }

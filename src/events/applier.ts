@@ -61,6 +61,8 @@ export class Applier {
   readonly #unchecked = new Set<string>();
   #discover = true;
   #nextPrune = 0;
+  /** `dimension\0value` of event-level run values already given a bit (or declined one). */
+  readonly #runValues = new Set<string>();
   readonly #listeners: ((pass: AppliedPass) => void)[] = [];
   /**
    * Ids being checked and logged right now by an ingestor of this ledger (with the outcome of
@@ -265,10 +267,7 @@ export class Applier {
     const stamp = Math.max(Date.now(), this.#lastStamp + 1);
     this.#inFlightSince = stamp;
     try {
-      // Bits for new values of the event-level run dimensions, before the view needs them.
-      await this.client.command({
-        query: fillSlots(sql('events/register-run-values'), { source: 'event_log', where: "WHERE received_at IN {logged:Array(DateTime64(3, 'UTC'))} AND commit_id IN {commits:Array(String)}" }),
-        query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))] } });
+      await this.#registerRunValues(commits, [...new Set(take.map((p) => p.logged_at))]);
       await this.client.command({
         query: await this.#applySql(take.some((p) => p.corrections > 0), lease?.term, Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id))),
         query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' },
@@ -376,6 +375,23 @@ export class Applier {
   async #maxAppliedStamp(): Promise<number> {
     const rows = await (await this.client.query({ query: 'SELECT toUnixTimestamp64Milli(max(stamp)) AS stamp FROM applied_commits', format: 'JSONEachRow' })).json<{ stamp: number }>();
     return Number(rows[0]?.stamp ?? 0);
+  }
+
+  /**
+   * Bits for the values of the event-level run dimensions these commits bring and run_value_bits
+   * lacks (migrations/020), before the apply whose view needs them. The values already handled are
+   * remembered, so a pass with nothing new costs one small read of the log; a value the registry
+   * declined (a dimension past 62 values) is remembered too: its runs fall back to the value sets.
+   */
+  async #registerRunValues(commits: string[], logged: string[]): Promise<void> {
+    const [seen = {}] = await (await this.client.query({ query: sql('events/run-values-of-commits'), query_params: { commits, logged }, format: 'JSONEachRow' })).json<Record<string, string[]>>();
+    const pairs = Object.entries(seen).flatMap(([d, values]) => values.map((v) => `${d}\u0000${v}`));
+    if (pairs.every((p) => this.#runValues.has(p))) return;
+    await this.client.command({
+      query: fillSlots(sql('events/register-run-values'), { source: 'event_log', where: "WHERE received_at IN {logged:Array(DateTime64(3, 'UTC'))} AND commit_id IN {commits:Array(String)}" }),
+      query_params: { commits, logged },
+    });
+    for (const p of pairs) this.#runValues.add(p);
   }
 
   /** The columns of cost_events an insert writes (the log has the same, plus commit_id). */
