@@ -152,3 +152,24 @@ describe('more values than bits', () => {
     expect(await direct(q, true)).toEqual(await direct(q, false));
   });
 });
+
+describe('a run row without bits (written by a view older than migration 020)', () => {
+  const day = Date.UTC(2026, 2, 9);
+  beforeAll(async () => {
+    await t.app.engine.client.command({
+      query: `INSERT INTO run_facts (product_line_id, run_id, started_at, ended_at, models, tools, types, statuses, providers, events, cost_usd)
+              VALUES ('support', 'zero-bits', '2026-03-09 10:00:00', '2026-03-09 10:05:00', ['gpt-4o'], [''], ['llm'], ['success'], ['openai'], 1, 0.01)`,
+    });
+  });
+
+  it('makes the bit-set statement refuse, and the API counts the run from its value sets', async () => {
+    const q: CostQuery = { ...base, from: day, to: day + 86_400_000, groupBy: ['model'] };
+    await expect(direct(q, true)).rejects.toThrow(/run_value_bits/);
+    const sets = await direct(q, false);
+    // no events in that window: no sums rows, so no group rows; the total still counts the run
+    expect(totalRuns(sets)).toBe(1);
+    const res = await t.app.inject({ url: `/api/v1/agent-costs?from=${new Date(day).toISOString()}&to=${new Date(day + 86_400_000).toISOString()}&group_by=model` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().totals.runs).toBe(1);
+  });
+});

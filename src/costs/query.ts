@@ -176,12 +176,12 @@ function runsByBits(q: CostQuery, shape: Shape): string {
     `arrayFold((acc, b) -> bitOr(acc, bitShiftLeft(toUInt64(1), b)), arrayFilter((b, v) -> has({f_${d}:Array(String)}, v), rv_${d}.1, rv_${d}.2), toUInt64(0))`;
   const registries = sets.map((d) =>
     `(SELECT (groupArray(bit), groupArray(value), count() < 62 AND uniqExact(bit) = count() AND uniqExact(value) = count()) FROM run_value_bits WHERE dimension = '${d}') AS rv_${d}`);
-  // A full or inconsistent registry, or a run whose bits are unusable (bit 63: a value without a
-  // bit; 0: a row written without bits), makes the statement refuse instead of miscount.
-  const filters: string[] = sets.flatMap((d) => [
-    `AND throwIf(NOT rv_${d}.3, '${BITS_FALLBACK}: the registry of ${d} is full or inconsistent') = 0`,
-    `AND throwIf(${bitsOf(d)} = 0 OR bitTest(${bitsOf(d)}, 63), '${BITS_FALLBACK}: a run of ${d} has a value without a bit') = 0`,
-  ]);
+  // A full or inconsistent registry makes the statement refuse instead of miscount (a constant:
+  // checked before any row is read). Unusable bits of a grouped dimension (bit 63: a value without a
+  // bit; 0: a row written without bits) are caught once per bit set, below. A filter-only dimension
+  // needs no check: with the registry not full, a value without a bit never came through the
+  // applier, so no run used it.
+  const filters: string[] = sets.map((d) => `AND throwIf(NOT rv_${d}.3, '${BITS_FALLBACK}: the registry of ${d} is full or inconsistent') = 0`);
   for (const d of Object.keys(q.filters) as Dimension[]) {
     const run = dimensions[d].run;
     if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
@@ -202,8 +202,10 @@ function runsByBits(q: CostQuery, shape: Shape): string {
     const d = grouped.find((g) => k.name === `g_${g}`);
     return d ? `arrayElement(rv_${d}.2, indexOf(rv_${d}.1, b_${d})) AS g_${d}` : k.name;
   });
-  const arrayJoins = grouped.map((d) => `ARRAY JOIN bitPositionsToArray(bits_${d}) AS b_${d}, arrayEnumerate(bitPositionsToArray(bits_${d})) AS i_${d}`);
-  const check = grouped.map((d) => ` + max(throwIf(indexOf(rv_${d}.1, b_${d}) = 0, '${BITS_FALLBACK}: a run of ${d} has a bit without a value'))`).join('');
+  // A set of 0 becomes bit 63, which no value has, so the check below refuses it too.
+  const positions = (d: Dimension) => `if(bits_${d} = 0, [toUInt8(63)], bitPositionsToArray(bits_${d}))`;
+  const arrayJoins = grouped.map((d) => `ARRAY JOIN ${positions(d)} AS b_${d}, arrayEnumerate(${positions(d)}) AS i_${d}`);
+  const check = grouped.map((d) => ` + max(throwIf(indexOf(rv_${d}.1, b_${d}) = 0, '${BITS_FALLBACK}: a run of ${d} has a value without a bit'))`).join('');
   const firsts = grouped.map((d) => `i_${d} = 1`);
   const count = firsts.length && keyed ? `if(grouping(${names.join(', ')}) != 0, sumIf(n, ${firsts.join(' AND ')}), sum(n))${check}` : `sum(n)${check}`;
   return fillSlots(sql('costs/runs-bits'), {
