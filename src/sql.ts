@@ -1,4 +1,6 @@
-// SQL text lives in sql/<domain>/<name>.sql and is read once, on first use.
+// SQL text lives in sql/<domain>/<name>.sql and is read once, on first use. Whole-line comments
+// are dropped on reading: the engine parses every statement's text again, and the comments are for
+// readers of the files.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +14,7 @@ const cache = new Map<string, string>();
 export function sql(name: string): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(projectPath('sql', `${name}.sql`), 'utf8').trim().replace(/;$/, '');
+    text = readFileSync(projectPath('sql', `${name}.sql`), 'utf8').replace(/^[ \t]*--.*(\r?\n|$)/gm, '').trim().replace(/;$/, '');
     cache.set(name, text);
   }
   return text;

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dimension } from '../src/costs/dimensions.js';
 import { buildCostQuery, canUseRollup, type CostQuery } from '../src/costs/query.js';
+import { loadRunBits, runBits } from '../src/costs/run-bits.js';
 import { buildTestApp, post, type TestApp } from './helper.js';
 import { expectedRuns, type RefEvent } from './runs-reference.js';
 
@@ -34,7 +35,7 @@ const base: CostQuery = { from: FROM, to: TO, tz: 'UTC', groupBy: [], filters: {
 type Raw = Record<string, unknown>;
 /** One statement as the API builds it, run directly: no fallback, so an error would surface here. */
 async function direct(q: CostQuery, bits: boolean): Promise<Raw[]> {
-  const { query, params } = buildCostQuery(q, canUseRollup(q) ? 'rollup' : 'raw', { bits });
+  const { query, params } = buildCostQuery(q, canUseRollup(q) ? 'rollup' : 'raw', bits && (await loadRunBits(t.app.engine.client)));
   const rs = await t.app.engine.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1 } });
   return rs.json<Raw>();
 }
@@ -111,6 +112,59 @@ describe('runs from bit sets equal the value sets and the runs computed from the
     const want = expectedRuns(ledger, q.groupBy, { from: q.from, to: q.to });
     expect(runsByGroup(bits, q.groupBy)).toEqual(expectedOf(bits, q.groupBy, want.groups));
     expect(totalRuns(bits)).toBe(want.total);
+  });
+});
+
+describe('the registry the read path keeps', () => {
+  const url = (qs: string) => `/api/v1/agent-costs?date_range=2026-03-02,2026-03-03&${qs}`;
+  /** The kept copy as if read before claude-sonnet-4 was registered (another process registered it). */
+  async function staleCopy(): Promise<Map<string, number>> {
+    const kept = (await runBits(t.app.engine.client)) as Map<string, Map<string, number>>;
+    const models = kept.get('model')!;
+    expect(models.delete('claude-sonnet-4')).toBe(true);
+    return models;
+  }
+
+  it('a statement bound with a copy that lacks a value its runs carry refuses instead of miscounting', async () => {
+    const copy = new Map(await loadRunBits(t.app.engine.client));
+    const models = new Map(copy.get('model')!);
+    models.delete('claude-sonnet-4');
+    copy.set('model', models);
+    const q: CostQuery = { ...base, groupBy: ['model'] };
+    const { query, params } = buildCostQuery(q, 'rollup', copy);
+    await expect(t.app.engine.client.query({ query, query_params: params, format: 'JSONEachRow' }).then((r) => r.json())).rejects.toThrow(/run_value_bits/);
+  });
+
+  it('grouped by a value registered since the copy was kept: reads the registry again and answers exactly', async () => {
+    await staleCopy();
+    const res = await t.app.inject({ url: url('group_by=model&sort=model&order=asc') });
+    expect(res.statusCode).toBe(200);
+    const want = expectedRuns(ledger, ['model'], { from: FROM, to: TO });
+    const got = new Map((res.json().rows as { group: { model: string }; runs: number }[]).map((r) => [JSON.stringify([r.group.model]), r.runs]));
+    expect(got.get('["claude-sonnet-4"]')).toBe(want.groups.get('["claude-sonnet-4"]'));
+    expect(got).toEqual(new Map([...got.keys()].map((k) => [k, want.groups.get(k) ?? 0])));
+    expect(res.json().totals.runs).toBe(want.total);
+    // and the copy kept now names it
+    expect((await runBits(t.app.engine.client)).get('model')!.get('claude-sonnet-4')).toBe(3);
+  });
+
+  it('filtered on a value the kept copy lacks: reads the registry again instead of counting no runs', async () => {
+    await staleCopy();
+    const res = await t.app.inject({ url: url('model=claude-sonnet-4&group_by=segment') });
+    expect(res.statusCode).toBe(200);
+    const want = expectedRuns(ledger, [], { from: FROM, to: TO, filters: { model: ['claude-sonnet-4'] } });
+    expect(want.total).toBeGreaterThan(0);
+    expect(res.json().totals.runs).toBe(want.total);
+  });
+
+  it('a value the applier registers replaces the kept copy', async () => {
+    await runBits(t.app.engine.client);
+    const event = { event_id: 'kept-new-model', timestamp: new Date(T0 + 30 * 86_400_000).toISOString(), product_line_id: 'support', run_id: 'kept-new', type: 'llm', provider: 'openai', model: 'gpt-kept-test', usage: { input_tokens: 1, output_tokens: 1 }, cost_usd: '0.01' };
+    expect((await post(t.app, [event])).json().accepted).toBe(1);
+    const res = await t.app.inject({ url: '/api/v1/agent-costs?date_range=2026-04-01,2026-04-01&group_by=model' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().rows.map((r: { group: { model: string }; runs: number }) => [r.group.model, r.runs])).toEqual([['gpt-kept-test', 1]]);
+    expect((await runBits(t.app.engine.client)).get('model')!.has('gpt-kept-test')).toBe(true);
   });
 });
 

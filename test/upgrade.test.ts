@@ -11,6 +11,7 @@ import { createEngine, type Engine } from '../src/clickhouse.js';
 import { configWith } from '../src/config.js';
 import { migrate } from '../src/migrate.js';
 import { buildCostQuery, type CostQuery } from '../src/costs/query.js';
+import { loadRunBits } from '../src/costs/run-bits.js';
 import { sql } from '../src/sql.js';
 import { rows } from './helper.js';
 
@@ -81,7 +82,7 @@ describe('upgrade in place', () => {
       const want = await rows<{ v: string; runs: string }>(app, `SELECT v, count() AS runs FROM (SELECT min(timestamp) AS s, groupUniqArray(toString(${column})) AS vs FROM cost_events WHERE run_id != '' GROUP BY product_line_id, run_id HAVING s >= '2026-01-01' AND s < '2026-02-01') ARRAY JOIN vs AS v GROUP BY v ORDER BY v`);
       // straight from the bit-set statement (no fallback), then through the API
       const q: CostQuery = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 1, 1), tz: 'UTC', groupBy: [dim], filters: {}, sort: dim, order: 'asc', limit: 1000, offset: 0 };
-      const { query, params } = buildCostQuery(q, 'rollup', { bits: true });
+      const { query, params } = buildCostQuery(q, 'rollup', await loadRunBits(app.engine.client));
       const direct = await (await app.engine.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<Record<string, string>>();
       const api = (await app.inject({ url: `/api/v1/agent-costs?date_range=2026-01-01,2026-01-31&group_by=${dim}&sort=${dim}&order=asc` })).json() as { rows: { group: Record<string, string>; runs: number }[] };
       const got = api.rows.map((r) => ({ v: r.group[dim], runs: String(r.runs) }));

@@ -1,9 +1,10 @@
 -- Runs started in the window as in runs.sql, when every event-level dimension grouped or filtered
 -- has bits (migrations/020): runs are counted per bit set first (a few distinct sets, one UInt64
--- per run), then each set is split into its bits and each bit named from run_value_bits. A bit the
--- registry does not name, or a registry that is full or holds a value or bit twice, raises an
--- error naming run_value_bits, and src/costs/query.ts asks runs.sql instead.
-WITH {{registries}}
+-- per run), then each set is split into its bits and each bit named. The registry comes bound as
+-- parameters (src/costs/run-bits.ts): per dimension the names by bit (n_<dim>), the bits it names
+-- (k_<dim>) and a filter's mask (m_<dim>). A bit the parameters do not name (a value registered
+-- since, bit 63 for a value without one, or a set of 0) raises an error naming run_value_bits, and
+-- src/costs/query.ts reads the registry again, then asks runs.sql.
 SELECT {{keys}} {{count}} AS runs
 FROM
 (

@@ -7,6 +7,7 @@ import { fillSlots, sql } from '../sql.js';
 import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
 import { wholeHourZone, zoneOffsetsAligned, type Granularity } from './time.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
+import { BIT_LIMIT, bitMask, loadRunBits, namesByBit, runBits, type RunBits } from './run-bits.js';
 
 export const metricNames = ['cost_usd', 'events', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'runs', 'failed_cost_usd', 'cost_per_run'] as const;
 export type Metrics = {
@@ -91,32 +92,34 @@ const EDGES = "((timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {whole
 function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): string {
   const keyed = aliases(shape).length > 0;
   const column = (d: Dimension) => dimensions[d].column;
-  if (!rollup) {
-    return fillSlots(sql('costs/sums-raw'), {
-      keys: keyed ? `${keyList(shape, column, 'timestamp')} ${totalFlag(shape)}` : '', window: WINDOW, filters: eventFilters(q, true), group_by: keyed ? groupingSets(shape) : '',
-    });
-  }
+  // A part that is the whole statement groups with the total itself: a level less to analyse.
+  const grouping = (alone: boolean, time: string) => ({
+    keys: alone && keyed ? `${keyList(shape, column, time)} ${totalFlag(shape)}` : keyList(shape, column, time),
+    group_by: alone ? (keyed ? groupingSets(shape) : '') : groupBy(shape),
+  });
+  if (!rollup) return fillSlots(sql('costs/sums-raw'), { ...grouping(true, 'timestamp'), window: WINDOW, filters: eventFilters(q, true) });
   const t = tiers(q, rollup);
-  const parts: string[] = [];
-  const tier = (table: string, time: string, unit: 'day' | 'hour') =>
-    fillSlots(sql('costs/sums-rollup-tier'), { keys: keyList(shape, column, unit), table, time, filters: eventFilters(q, false), group_by: groupBy(shape) });
+  const parts: ((alone: boolean) => string)[] = [];
+  const tier = (table: string, time: string, unit: 'day' | 'hour') => (alone: boolean) =>
+    fillSlots(sql('costs/sums-rollup-tier'), { ...grouping(alone, unit), table, time, filters: eventFilters(q, false) });
   if (t.dayFrom < t.dayTo) parts.push(tier(rollupTables[rollup].daily, "day >= {day_from:DateTime('UTC')} AND day < {day_to:DateTime('UTC')}", 'day'));
   if (t.wholeFrom < t.dayFrom || t.dayTo < t.wholeTo) {
     parts.push(tier(rollupTables[rollup].hourly, "((hour >= {hour_from:DateTime('UTC')} AND hour < {day_from:DateTime('UTC')}) OR (hour >= {day_to:DateTime('UTC')} AND hour < {hour_to:DateTime('UTC')}))", 'hour'));
   }
   if (q.from < t.wholeFrom || t.wholeTo < q.to || parts.length === 0) {
-    parts.push(fillSlots(sql('costs/sums-raw'), { keys: keyList(shape, column, 'timestamp'), window: EDGES, filters: eventFilters(q, true), group_by: groupBy(shape) }));
+    parts.push((alone) => fillSlots(sql('costs/sums-raw'), { ...grouping(alone, 'timestamp'), window: EDGES, filters: eventFilters(q, true) }));
   }
+  if (parts.length === 1) return parts[0]!(true);
   return fillSlots(sql('costs/sums-rollup'), {
     keys: keyed ? `${keyList(shape, column, null)} ${totalFlag(shape)}` : '',
-    tiers: parts.join('\n    UNION ALL\n'),
+    tiers: parts.map((part) => part(false)).join('\n    UNION ALL\n'),
     group_by: keyed ? groupingSets(shape) : '',
   });
 }
 
 /** Runs per group plus the total row (keyed shapes), or the one total row. */
-function runsQuery(q: CostQuery, shape: Shape, bits: boolean): string {
-  if (bits && usesBits(q, shape)) return runsByBits(q, shape);
+function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params: Record<string, unknown>): string {
+  if (usesBits(q, shape, registry)) return runsByBits(q, shape, registry, params);
   const arrayJoins: string[] = [];
   const firsts: string[] = [];
   const filters: string[] = [];
@@ -154,10 +157,19 @@ function runsQuery(q: CostQuery, shape: Shape, bits: boolean): string {
 const setDimensions = (q: CostQuery, shape: Shape) =>
   [...new Set([...shape.groupBy, ...(Object.keys(q.filters) as Dimension[])])].filter((d) => 'set' in dimensions[d].run);
 
-/** The bit-set path applies when some set dimension is involved and every one involved has bits. */
-function usesBits(q: CostQuery, shape: Shape): boolean {
+/**
+ * The bit-set path applies when some set dimension is involved and each one involved has bits and
+ * a usable registry: one without repeats, and, for a filter value it does not hold, not full (a
+ * full registry may have turned the value away, so runs may carry it without a bit).
+ */
+function usesBits(q: CostQuery, shape: Shape, registry: RunBits | false): registry is RunBits {
   const sets = setDimensions(q, shape);
-  return sets.length > 0 && sets.every((d) => 'bits' in dimensions[d].run);
+  if (!registry || sets.length === 0) return false;
+  return sets.every((d) => {
+    const values = registry.get(d);
+    if (!('bits' in dimensions[d].run) || !values) return false;
+    return (q.filters[d] ?? []).every((v) => values.has(v) || values.size < BIT_LIMIT);
+  });
 }
 
 /** Thrown by the bit-set runs query when it cannot answer exactly (see sql/costs/runs-bits.sql). */
@@ -165,27 +177,22 @@ export const BITS_FALLBACK = 'run_value_bits';
 
 /**
  * Runs from run_facts' bit sets (migrations/020): grouped by the run keys and the sets' bits, then
- * each set split into its bits (ARRAY JOIN, one per grouped set dimension) and named. A filter on a
- * set dimension is a mask of its values' bits; grouped and filtered, only the filter's bits become
- * groups. The total counts each run once: the row of its first bit in every grouped set.
+ * each set split into its bits (ARRAY JOIN, one per grouped set dimension) and named from the
+ * registry bound as parameters. A filter on a set dimension is a mask of its values' bits; grouped
+ * and filtered, only the filter's bits become groups. The total counts each run once: the row of
+ * its first bit in every grouped set.
  */
-function runsByBits(q: CostQuery, shape: Shape): string {
+function runsByBits(q: CostQuery, shape: Shape, registry: RunBits, params: Record<string, unknown>): string {
   const sets = setDimensions(q, shape);
   const bitsOf = (d: Dimension) => (dimensions[d].run as { bits: string }).bits;
-  const mask = (d: Dimension) =>
-    `arrayFold((acc, b) -> bitOr(acc, bitShiftLeft(toUInt64(1), b)), arrayFilter((b, v) -> has({f_${d}:Array(String)}, v), rv_${d}.1, rv_${d}.2), toUInt64(0))`;
-  const registries = sets.map((d) =>
-    `(SELECT (groupArray(bit), groupArray(value), count() < 62 AND uniqExact(bit) = count() AND uniqExact(value) = count()) FROM run_value_bits WHERE dimension = '${d}') AS rv_${d}`);
-  // A full or inconsistent registry makes the statement refuse instead of miscount (a constant:
-  // checked before any row is read). Unusable bits of a grouped dimension (bit 63: a value without a
-  // bit; 0: a row written without bits) are caught once per bit set, below. A filter-only dimension
-  // needs no check: with the registry not full, a value without a bit never came through the
-  // applier, so no run used it.
-  const filters: string[] = sets.map((d) => `AND throwIf(NOT rv_${d}.3, '${BITS_FALLBACK}: the registry of ${d} is full or inconsistent') = 0`);
+  const filters: string[] = [];
   for (const d of Object.keys(q.filters) as Dimension[]) {
     const run = dimensions[d].run;
     if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
-    else filters.push(`AND bitAnd(${bitsOf(d)}, ${mask(d)}) != 0`);
+    else {
+      params[`m_${d}`] = bitMask(registry.get(d)!, q.filters[d]);
+      filters.push(`AND bitAnd(${bitsOf(d)}, {m_${d}:UInt64}) != 0`);
+    }
   }
   if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
   if (q.withRuns === false) filters.push('AND 0');
@@ -194,22 +201,25 @@ function runsByBits(q: CostQuery, shape: Shape): string {
   const names = keys.map((k) => k.name);
   const keyed = keys.length > 0;
   const grouped = shape.groupBy.filter((d) => sets.includes(d));
+  for (const d of grouped) {
+    params[`n_${d}`] = namesByBit(registry.get(d)!);
+    params[`k_${d}`] = bitMask(registry.get(d)!);
+  }
   const inner = [
     ...keys.filter((k) => !grouped.some((d) => k.name === `g_${d}`)).map((k) => `${k.runs} AS ${k.name}`),
-    ...grouped.map((d) => `${q.filters[d] ? `bitAnd(${bitsOf(d)}, ${mask(d)})` : bitsOf(d)} AS bits_${d}`),
+    ...grouped.map((d) => `${q.filters[d] ? `bitAnd(${bitsOf(d)}, {m_${d}:UInt64})` : bitsOf(d)} AS bits_${d}`),
   ];
   const outer = keys.map((k) => {
     const d = grouped.find((g) => k.name === `g_${g}`);
-    return d ? `arrayElement(rv_${d}.2, indexOf(rv_${d}.1, b_${d})) AS g_${d}` : k.name;
+    return d ? `{n_${d}:Array(String)}[b_${d} + 1] AS g_${d}` : k.name;
   });
   // A set of 0 becomes bit 63, which no value has, so the check below refuses it too.
   const positions = (d: Dimension) => `if(bits_${d} = 0, [toUInt8(63)], bitPositionsToArray(bits_${d}))`;
   const arrayJoins = grouped.map((d) => `ARRAY JOIN ${positions(d)} AS b_${d}, arrayEnumerate(${positions(d)}) AS i_${d}`);
-  const check = grouped.map((d) => ` + max(throwIf(indexOf(rv_${d}.1, b_${d}) = 0, '${BITS_FALLBACK}: a run of ${d} has a value without a bit'))`).join('');
+  const check = grouped.map((d) => ` + max(throwIf(NOT bitTest({k_${d}:UInt64}, b_${d}), '${BITS_FALLBACK}: a run of ${d} has a bit the registry read does not name'))`).join('');
   const firsts = grouped.map((d) => `i_${d} = 1`);
   const count = firsts.length && keyed ? `if(grouping(${names.join(', ')}) != 0, sumIf(n, ${firsts.join(' AND ')}), sum(n))${check}` : `sum(n)${check}`;
   return fillSlots(sql('costs/runs-bits'), {
-    registries: registries.join(', '),
     keys: keyed ? `${outer.join(', ')}, toUInt8(grouping(${names.join(', ')}) != 0) AS is_total,` : '',
     count,
     inner_keys: inner.map((k) => `${k},`).join(' '),
@@ -261,9 +271,12 @@ function tiers(q: CostQuery, rollup: Rollup | undefined) {
   return { wholeFrom, wholeTo, dayFrom, dayTo };
 }
 
-/** `bits: false` counts runs from the value sets (the fallback when the bit sets cannot answer). */
-export function buildCostQuery(q: CostQuery, source: Source, opts: { bits?: boolean } = {}): { query: string; params: Record<string, unknown> } {
-  const bits = opts.bits ?? true;
+/**
+ * `bits`: the registry of run value bits (src/costs/run-bits.ts) to count runs by event-level
+ * dimensions from their bit sets, or false to count them from the value sets (the fallback when
+ * the bit sets cannot answer).
+ */
+export function buildCostQuery(q: CostQuery, source: Source, bits: RunBits | false): { query: string; params: Record<string, unknown> } {
   const rollup = source === 'rollup' ? chooseRollup(q) : undefined;
   if (source === 'rollup' && !rollup) throw new Error('buildCostQuery: no rollup answers this query');
   const t = tiers(q, rollup);
@@ -280,18 +293,18 @@ export function buildCostQuery(q: CostQuery, source: Source, opts: { bits?: bool
   const shape: Shape = { groupBy: q.groupBy, granularity: q.granularity };
   const keyed = aliases(shape);
   if (keyed.length === 0) {
-    return { query: fillSlots(sql('costs/agent-costs-total'), { sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits) }), params };
+    return { query: fillSlots(sql('costs/agent-costs-total'), { sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits, params) }), params };
   }
   const dir = q.order.toUpperCase();
   const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
   const joins = joinKeys(shape);
+  const hashes = joins.filter((k) => k.sums !== k.name).map((k) => `, ${k.sums}`).join('');
   const query = fillSlots(sql('costs/agent-costs'), {
     keys: keyed.join(', '),
-    hashes: joins.filter((k) => k.sums !== k.name).map((k) => `, ${k.sums}`).join(''),
     join_keys: joins.map((k) => k.name).join(', '),
     order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
-    sums: sumsQuery(q, shape, rollup),
-    runs: runsQuery(q, shape, bits),
+    sums: hashes ? `SELECT *${hashes} FROM (${sumsQuery(q, shape, rollup)})` : sumsQuery(q, shape, rollup),
+    runs: runsQuery(q, shape, bits, params),
     bucket_iso: shape.granularity ? BUCKET_ISO : "'' AS bucket_iso",
   });
   return { query, params };
@@ -321,15 +334,24 @@ function toMetrics(r: RawRow): Metrics {
 }
 
 export async function runCostQuery(client: ClickHouseClient, q: CostQuery, source: Source): Promise<{ rows: CostRow[]; totals: Metrics; hasMore: boolean }> {
-  const read = async (bits: boolean) => {
-    const { query, params } = buildCostQuery(q, source, { bits });
+  const read = async (bits: RunBits | false) => {
+    const { query, params } = buildCostQuery(q, source, bits);
     // Decimals as JSON strings keep every digit; UInt64 sums stay numbers.
     const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
     return rs.json<RawRow>();
   };
-  const all = await read(true).catch((err: unknown) => {
-    if (String((err as Error)?.message ?? err).includes(BITS_FALLBACK)) return read(false);
-    throw err;
+  const refused = (err: unknown) => String((err as Error)?.message ?? err).includes(BITS_FALLBACK);
+  // A filter value the kept registry lacks may have been registered since: read it again first.
+  let registry = await runBits(client);
+  const unknown = (Object.entries(q.filters) as [Dimension, string[]][]).some(([d, values]) => registry.has(d) && values.some((v) => !registry.get(d)!.has(v)));
+  if (unknown) registry = await loadRunBits(client);
+  const all = await read(registry).catch(async (err: unknown) => {
+    if (!refused(err)) throw err;
+    // A bit the kept registry does not name: read it again and retry once, then the value sets.
+    return read(await loadRunBits(client)).catch((again: unknown) => {
+      if (refused(again)) return read(false);
+      throw again;
+    });
   });
   const totals = all.find((r) => Number(r.is_total) === 1) ?? {};
   const data = all.filter((r) => Number(r.is_total) === 0);

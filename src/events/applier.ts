@@ -6,6 +6,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Lease } from '../cluster/claims.js';
 import { fillSlots, sql } from '../sql.js';
+import { forgetRunBits } from '../costs/run-bits.js';
 import { fromClickHouseTime, toClickHouseTime } from '../clickhouse-time.js';
 
 export type ApplierOptions = {
@@ -392,6 +393,7 @@ export class Applier {
       query_params: { commits, logged },
     });
     for (const p of pairs) this.#runValues.add(p);
+    forgetRunBits(this.client);
   }
 
   /** The columns of cost_events an insert writes (the log has the same, plus commit_id). */
