@@ -1,7 +1,6 @@
 // The application as a plugin tree: buildApp(config) returns a ready-to-listen Fastify instance
 // with the engine connected and migrations applied. server.ts only listens and shuts down.
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -21,6 +20,7 @@ import { healthRoutes } from './health/routes.js';
 import { otlpRoutes } from './otlp/routes.js';
 import { Metrics, registerMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
+import { registerRateLimit } from './rate-limit.js';
 import { quarantineRoutes } from './quarantine/routes.js';
 import { ensureCatalog } from './pricing/catalog.js';
 import { Pricing } from './pricing/service.js';
@@ -144,16 +144,21 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   // so even a response cache consulted before validation has seen the apply's invalidation).
   // Bounded: with the engine unreachable an apply waits for it, and the read answers 503 instead.
   const settleMs = config.CLICKHOUSE_REQUEST_TIMEOUT_MS;
-  app.addHook('onRequest', async (request) => {
-    const route = request.routeOptions.url;
-    if (request.method === 'POST' && (route === `${API_PREFIX}/events` || route === '/v1/traces')) return;
-    if (route === '/healthz' || route === '/readyz' || route === '/metrics' || app.ingestor.settled) return;
+  const settle = async () => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), settleMs)));
     const settled = await Promise.race([app.ingestor.settle(), late]).finally(() => clearTimeout(timer));
     if (settled === 'late') {
       throw new ApiError(503, 'engine_unavailable', `events acknowledged by this process are not in the ledger yet after ${settleMs} ms (ClickHouse unreachable or slow); retry later`, { retry_after_seconds: ENGINE_RETRY_AFTER_SECONDS });
     }
+  };
+  // A callback hook that returns at once when nothing is pending (the common case, cache hits included).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (app.ingestor.settled) return done();
+    const route = request.routeOptions.url;
+    if (request.method === 'POST' && (route === `${API_PREFIX}/events` || route === '/v1/traces')) return done();
+    if (route === '/healthz' || route === '/readyz' || route === '/metrics') return done();
+    settle().then(() => done(), done);
   });
 
   const budgets = new Budgets(engine.client, {
@@ -207,19 +212,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   registerBoundedJsonParser(app, config.MAX_JSON_DEPTH);
   registerMetrics(app, app.metrics);
   registerAuth(app, keys);
-  await app.register(rateLimit, {
-    // onRequest, after authentication (a global hook registered earlier), so cache hits served
-    // before validation are counted against the key too.
-    hook: 'onRequest',
-    max: config.RATE_LIMIT_MAX,
-    timeWindow: config.RATE_LIMIT_WINDOW_MS,
-    // Per key; unauthenticated callers share a bucket per address.
-    keyGenerator: (request) => (request.principal ? `key:${request.principal.id}` : `ip:${request.ip}`),
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded`, {
-        retry_after_seconds: Math.max(1, Math.ceil(context.ttl / 1000)),
-      }),
-  });
+  registerRateLimit(app, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

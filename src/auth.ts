@@ -1,6 +1,6 @@
 // API keys and roles. Keys come from API_KEYS / API_KEYS_FILE as `role:key[:productline|productline]`,
 // are kept only as SHA-256 digests, compared in constant time, and never logged.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ConfigError, type Config } from './config.js';
@@ -29,7 +29,9 @@ declare module 'fastify' {
   }
 }
 
-const digest = (key: string) => createHash('sha256').update(key).digest();
+// One-shot: a Hash object per request is a native object the garbage collector must finalize,
+// which cost more than the digest itself on the cached read path.
+const digest = (key: string): Buffer => hash('sha256', key, 'buffer') as unknown as Buffer;
 
 export function parseApiKeys(source: string, variable: string): ApiKey[] {
   return source
@@ -85,23 +87,26 @@ function bearer(request: FastifyRequest): string | undefined {
 export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {
   const open = keys.length === 0;
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (request) => {
-    const allowed = request.routeOptions.config?.roles;
+  // A callback hook: every request passes here, cache hits included, and a promise per request costs.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const config = request.routeOptions.config;
+    const allowed = config?.roles;
     if (open) {
       request.principal = { role: 'admin', id: 'anonymous' };
-      return;
+      return done();
     }
-    if (!allowed) return;
+    if (!allowed) return done();
     const presented = bearer(request);
-    if (presented === undefined) throw new ApiError(401, 'missing_api_key', 'send an API key as "Authorization: Bearer <key>"');
+    if (presented === undefined) return done(new ApiError(401, 'missing_api_key', 'send an API key as "Authorization: Bearer <key>"'));
     const key = presented ? findKey(keys, presented) : undefined;
-    if (!key) throw new ApiError(401, 'invalid_api_key', 'the API key is not valid');
+    if (!key) return done(new ApiError(401, 'invalid_api_key', 'the API key is not valid'));
     request.principal = { role: key.role, id: key.id, productLines: key.productLines };
     if (key.role !== 'admin' && !allowed.includes(key.role)) {
-      throw new ApiError(403, 'forbidden_role', `this route needs one of the roles: ${['admin', ...allowed].join(', ')}; the key has role ${key.role}`);
+      return done(new ApiError(403, 'forbidden_role', `this route needs one of the roles: ${['admin', ...allowed].join(', ')}; the key has role ${key.role}`));
     }
-    if (key.productLines && !request.routeOptions.config?.scope) {
-      throw new ApiError(403, 'forbidden_scope', 'this route covers every product line; a key scoped to product lines cannot use it');
+    if (key.productLines && !config.scope) {
+      return done(new ApiError(403, 'forbidden_scope', 'this route covers every product line; a key scoped to product lines cannot use it'));
     }
+    done();
   });
 }

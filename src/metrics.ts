@@ -108,11 +108,22 @@ export function instrumentClient(client: ClickHouseClient, observer: Observer): 
 }
 
 export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // The labelled series of each (method, route, status), looked up once: labelling on every
+  // response costs more than the observation.
+  const series = new Map<string, { duration: ReturnType<Metrics['httpDuration']['labels']>; count: ReturnType<Metrics['httpRequests']['labels']> }>();
+  app.addHook('onResponse', (request, reply, done) => {
     // Unmatched URLs share one label so scanners cannot blow up the series count.
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    metrics.httpRequests.inc({ route, code: String(reply.statusCode) });
+    const id = `${request.method} ${reply.statusCode} ${route}`;
+    let s = series.get(id);
+    if (!s) {
+      const status = String(reply.statusCode);
+      s = { duration: metrics.httpDuration.labels({ method: request.method, route, status_code: status }), count: metrics.httpRequests.labels({ route, code: status }) };
+      series.set(id, s);
+    }
+    s.duration.observe(reply.elapsedTime / 1000);
+    s.count.inc();
+    done();
   });
   const stop = instrumentClient(app.engine.client, (kind, tag, outcome, seconds) => metrics.clickhouseDuration.observe({ kind, tag, outcome }, seconds));
   app.addHook('onClose', async () => stop());

@@ -107,6 +107,28 @@ describe('rate limiting per key', () => {
       await limited.close();
     }
   });
+
+  it('counts cache hits, says what is left in x-ratelimit-* headers, and opens again with the next window', async () => {
+    const limited = await buildApp(configWith({ DATA_DIR: t.dir, LOG_LEVEL: 'silent', API_KEYS: KEYS, RATE_LIMIT_MAX: 2, RATE_LIMIT_WINDOW_MS: 400, MIGRATE_ON_START: false }), { engine: t.app.engine });
+    try {
+      const call = () => limited.inject({ url: '/api/v1/agent-costs?date_range=2026-01-01,2026-01-02', headers: auth('adm-key-1') });
+      const first = await call();
+      expect(first.statusCode).toBe(200);
+      expect([first.headers['x-ratelimit-limit'], first.headers['x-ratelimit-remaining'], first.headers['x-ratelimit-reset']]).toEqual(['2', '1', '1']);
+      const second = await call();
+      expect([second.statusCode, second.headers['x-cache'], second.headers['x-ratelimit-remaining']]).toEqual([200, 'hit', '0']);
+      const third = await call();
+      expectProblem(third, 429, 'rate_limited');
+      expect([third.headers['retry-after'], third.headers['x-ratelimit-remaining']]).toEqual(['1', '0']);
+      await new Promise((r) => setTimeout(r, 450));
+      const later = await call();
+      expect([later.statusCode, later.headers['x-ratelimit-remaining']]).toEqual([200, '1']);
+      // probes are never counted, so never refused
+      for (let i = 0; i < 4; i++) expect((await limited.inject({ url: '/healthz' })).headers['x-ratelimit-limit']).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe('startup safety', () => {
