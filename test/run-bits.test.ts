@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dimension } from '../src/costs/dimensions.js';
 import { buildCostQuery, canUseRollup, type CostQuery } from '../src/costs/query.js';
 import { loadRunBits, runBits } from '../src/costs/run-bits.js';
+import { buildRunQuery, type RunQuery } from '../src/insights/runs.js';
 import { buildTestApp, post, type TestApp } from './helper.js';
 import { expectedRuns, type RefEvent } from './runs-reference.js';
 
@@ -112,6 +113,49 @@ describe('runs from bit sets equal the value sets and the runs computed from the
     const want = expectedRuns(ledger, q.groupBy, { from: q.from, to: q.to });
     expect(runsByGroup(bits, q.groupBy)).toEqual(expectedOf(bits, q.groupBy, want.groups));
     expect(totalRuns(bits)).toBe(want.total);
+  });
+});
+
+describe('insights grouped or filtered by model from bit sets equal the value sets', () => {
+  const shapes: { groupBy: RunQuery['groupBy']; filters?: RunQuery['filters']; mid?: number }[] = [
+    { groupBy: ['model'] },
+    { groupBy: ['model', 'agent'] },
+    { groupBy: ['model'], filters: { model: ['o3', 'claude-sonnet-4', 'no-such-model'] } },
+    // '' is left out of a run's models unless it used no other: filtering on it alone keeps no rows
+    { groupBy: ['model'], filters: { model: [''] } },
+    { groupBy: ['segment'], filters: { model: ['claude-sonnet-4'] } },
+    { groupBy: ['model', 'current'], mid: T0 + 600 * MIN },
+  ];
+  for (const shape of shapes) {
+    it(`${shape.groupBy.join(' × ')}${shape.filters ? ` where ${JSON.stringify(shape.filters)}` : ''}`, async () => {
+      const q: RunQuery = { from: FROM, to: TO, filters: shape.filters ?? {}, groupBy: shape.groupBy, mid: shape.mid };
+      const run = async (registry: Awaited<ReturnType<typeof loadRunBits>> | false) => {
+        const { query, params } = buildRunQuery(q, registry);
+        const rows = await (await t.app.engine.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1 } })).json<Raw>();
+        return { query, rows: rows.map((r) => JSON.stringify(r)).sort() };
+      };
+      const bits = await run(await loadRunBits(t.app.engine.client));
+      const sets = await run(false);
+      expect(bits.query).toMatch(shape.groupBy.includes('model') ? /bits_model/ : /model_bits/);
+      expect(sets.query).not.toMatch(/model_bits/);
+      expect(bits.rows).toEqual(sets.rows);
+      if (!(shape.filters?.model?.length === 1 && shape.filters.model[0] === '')) expect(bits.rows.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('through the API: unit economics by model, as the runs computed from the events say', async () => {
+    const res = await t.app.inject({ url: '/api/v1/insights/unit-economics?from=2026-03-02T00:00:00Z&to=2026-03-04T00:00:00Z&group_by=model' });
+    expect(res.statusCode).toBe(200);
+    const rows = res.json().rows as { group: { model: string }; runs: number }[];
+    const byModel = new Map(rows.map((r) => [r.group.model, r.runs]));
+    expect(byModel.size).toBe(3);
+    // runs per model from the events: '' only counts a run that used no other model (none here)
+    const want = expectedRuns(ledger, ['model'], { from: FROM, to: TO });
+    for (const [k, n] of want.groups) {
+      const model = JSON.parse(k)[0] as string;
+      if (model !== '') expect(byModel.get(model)).toBe(n);
+    }
+    expect(byModel.has('')).toBe(false);
   });
 });
 

@@ -26,4 +26,4 @@ FROM
 )
 {{array_join}}
 {{group_by}}
-SETTINGS log_comment = 'insights.run-groups'
+{{settings}}

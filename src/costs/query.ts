@@ -7,7 +7,7 @@ import { fillSlots, sql } from '../sql.js';
 import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
 import { wholeHourZone, zoneOffsetsAligned, type Granularity } from './time.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
-import { BIT_LIMIT, bitMask, loadRunBits, namesByBit, runBits, type RunBits } from './run-bits.js';
+import { BITS_FALLBACK, bitMask, bitsUsable, namesByBit, withRunBits, type RunBits } from './run-bits.js';
 
 export const metricNames = ['cost_usd', 'events', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'runs', 'failed_cost_usd', 'cost_per_run'] as const;
 export type Metrics = {
@@ -165,15 +165,9 @@ const setDimensions = (q: CostQuery, shape: Shape) =>
 function usesBits(q: CostQuery, shape: Shape, registry: RunBits | false): registry is RunBits {
   const sets = setDimensions(q, shape);
   if (!registry || sets.length === 0) return false;
-  return sets.every((d) => {
-    const values = registry.get(d);
-    if (!('bits' in dimensions[d].run) || !values) return false;
-    return (q.filters[d] ?? []).every((v) => values.has(v) || values.size < BIT_LIMIT);
-  });
+  return sets.every((d) => 'bits' in dimensions[d].run && bitsUsable(registry, d, q.filters[d]));
 }
 
-/** Thrown by the bit-set runs query when it cannot answer exactly (see sql/costs/runs-bits.sql). */
-export const BITS_FALLBACK = 'run_value_bits';
 
 /**
  * Runs from run_facts' bit sets (migrations/020): grouped by the run keys and the sets' bits, then
@@ -340,19 +334,7 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
     const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
     return rs.json<RawRow>();
   };
-  const refused = (err: unknown) => String((err as Error)?.message ?? err).includes(BITS_FALLBACK);
-  // A filter value the kept registry lacks may have been registered since: read it again first.
-  let registry = await runBits(client);
-  const unknown = (Object.entries(q.filters) as [Dimension, string[]][]).some(([d, values]) => registry.has(d) && values.some((v) => !registry.get(d)!.has(v)));
-  if (unknown) registry = await loadRunBits(client);
-  const all = await read(registry).catch(async (err: unknown) => {
-    if (!refused(err)) throw err;
-    // A bit the kept registry does not name: read it again and retry once, then the value sets.
-    return read(await loadRunBits(client)).catch((again: unknown) => {
-      if (refused(again)) return read(false);
-      throw again;
-    });
-  });
+  const all = await withRunBits(client, q.filters, read);
   const totals = all.find((r) => Number(r.is_total) === 1) ?? {};
   const data = all.filter((r) => Number(r.is_total) === 0);
   const grouped = q.groupBy.length > 0 || q.granularity !== undefined;

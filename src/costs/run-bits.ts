@@ -57,3 +57,40 @@ export function namesByBit(values: ReadonlyMap<string, number>): string[] {
   for (const [value, bit] of values) names[bit] = value;
   return names;
 }
+
+/** Thrown by a bit-set statement that cannot answer exactly (sql/costs/runs-bits.sql). */
+export const BITS_FALLBACK = 'run_value_bits';
+
+/**
+ * Can a dimension's runs be counted from its bits with this registry? It must hold the dimension
+ * without repeats, and a filter value it lacks is only safe while bits are left (a full registry
+ * may have turned the value away, so runs may carry it without a bit).
+ */
+export function bitsUsable(registry: RunBits, dimension: string, filterValues: readonly string[] = []): boolean {
+  const values = registry.get(dimension);
+  return !!values && filterValues.every((v) => values.has(v) || values.size < BIT_LIMIT);
+}
+
+/**
+ * Runs `read` with the kept registry, read again first when a filter value of a dimension with bits
+ * is not in it (it may have been registered since). A statement that refuses (BITS_FALLBACK: a
+ * bit the copy does not name) is retried once with the registry read again, then with `false`
+ * (count from the value sets).
+ */
+export async function withRunBits<T>(client: ClickHouseClient, filters: Readonly<Record<string, readonly string[] | undefined>>, read: (registry: RunBits | false) => Promise<T>): Promise<T> {
+  const refused = (err: unknown) => String((err as Error)?.message ?? err).includes(BITS_FALLBACK);
+  let registry = await runBits(client);
+  const stale = Object.entries(filters).some(([d, values]) => registry.has(d) && (values ?? []).some((v) => !registry.get(d)!.has(v)));
+  if (stale) registry = await loadRunBits(client);
+  try {
+    return await read(registry);
+  } catch (err) {
+    if (!refused(err)) throw err;
+  }
+  try {
+    return await read(await loadRunBits(client));
+  } catch (err) {
+    if (!refused(err)) throw err;
+  }
+  return read(false);
+}

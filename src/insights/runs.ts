@@ -4,6 +4,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseTime } from '../clickhouse-time.js';
 import { dimensions } from '../costs/dimensions.js';
+import { bitMask, bitsUsable, namesByBit, withRunBits, type RunBits } from '../costs/run-bits.js';
 import { fillSlots, sql } from '../sql.js';
 import type { Filters, InsightDimension } from './params.js';
 import { fromUnits, per, ratio, toUnits } from './money.js';
@@ -37,13 +38,21 @@ function keyExpression(k: RunGroupKey): string {
   return 'attribute' in run ? run.attribute : `g_${k}`;
 }
 
-/** Filter clauses on run_facts columns (run attributes; model: any event used it) and the scope. */
-export function runFilters(filters: Filters, scope: string[] | undefined): { clauses: string; params: Record<string, unknown> } {
+/**
+ * Filter clauses on run_facts columns (run attributes; model: any event used it) and the scope. With
+ * a registry of run value bits the model filter is a mask of the filtered models' bits; without
+ * one (or one that cannot answer, src/costs/run-bits.ts), the runs' model sets.
+ */
+export function runFilters(filters: Filters, scope: string[] | undefined, registry: RunBits | false = false): { clauses: string; params: Record<string, unknown> } {
   const params: Record<string, unknown> = {};
   const out: string[] = [];
   for (const [d, values] of Object.entries(filters) as [InsightDimension, string[]][]) {
     params[`f_${d}`] = values;
-    out.push(d === 'model' ? `AND hasAny(models, {f_${d}:Array(String)})` : `AND ${(dimensions[d].run as { attribute: string }).attribute} IN {f_${d}:Array(String)}`);
+    if (d !== 'model') out.push(`AND ${(dimensions[d].run as { attribute: string }).attribute} IN {f_${d}:Array(String)}`);
+    else if (registry && bitsUsable(registry, 'model', values)) {
+      params.m_model = bitMask(registry.get('model')!, values);
+      out.push('AND bitAnd(model_bits, {m_model:UInt64}) != 0');
+    } else out.push(`AND hasAny(models, {f_${d}:Array(String)})`);
   }
   if (scope) {
     params.scope = scope;
@@ -52,24 +61,45 @@ export function runFilters(filters: Filters, scope: string[] | undefined): { cla
   return { clauses: out.join(' '), params };
 }
 
-export function buildRunQuery(q: RunQuery): { query: string; params: Record<string, unknown> } {
-  const { clauses, params: filterParams } = runFilters(q.filters, q.scope);
+const SETTINGS = "SETTINGS log_comment = 'insights.run-groups'";
+
+/**
+ * The run-groups statement. Grouped by model with a usable registry of bits: runs aggregated per
+ * model bit set first, then split by model (sql/insights/run-groups-bits.sql); otherwise one row
+ * per (run, model) from the runs' model sets.
+ */
+export function buildRunQuery(q: RunQuery, registry: RunBits | false = false): { query: string; params: Record<string, unknown> } {
+  const bits = registry && bitsUsable(registry, 'model', q.filters.model) ? registry : false;
+  const { clauses, params: filterParams } = runFilters(q.filters, q.scope, bits);
   const params: Record<string, unknown> = { from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), ...filterParams };
   if (q.mid !== undefined) params.mid = toClickHouseTime(q.mid);
   const grouped = q.groupBy.includes('model');
+  const groupBy = q.groupBy.length ? `GROUP BY ${q.groupBy.map((k) => `k_${k}`).join(', ')}` : '';
+  if (grouped && bits) {
+    const models = bits.get('model')!;
+    Object.assign(params, { n_model: namesByBit(models), k_model: bitMask(models), e_model: bitMask(models, ['']), m_model: bitMask(models, q.filters.model) });
+    const others = q.groupBy.filter((k) => k !== 'model');
+    const inner = fillSlots(sql('insights/run-groups'), {
+      keys: [...others.map((k) => `${keyExpression(k)} AS k_${k},`), 'model_bits AS bits_model,'].join(' '),
+      filters: clauses, array_join: '', group_by: `GROUP BY ${[...others.map((k) => `k_${k}`), 'bits_model'].join(', ')}`, settings: '',
+    });
+    const keys = q.groupBy.map((k) => (k === 'model' ? '{n_model:Array(String)}[b_model + 1] AS k_model,' : `k_${k},`)).join(' ');
+    return { query: fillSlots(sql('insights/run-groups-bits'), { keys, inner, group_by: groupBy }), params };
+  }
   // Grouped by model with a model filter: keep only the filtered models' rows.
   const arrayJoin = grouped ? `ARRAY JOIN ${MODELS} AS g_model${q.filters.model ? ' WHERE g_model IN {f_model:Array(String)}' : ''}` : '';
   const keys = q.groupBy.map((k) => `${keyExpression(k)} AS k_${k},`).join(' ');
-  const groupBy = q.groupBy.length ? `GROUP BY ${q.groupBy.map((k) => `k_${k}`).join(', ')}` : '';
-  return { query: fillSlots(sql('insights/run-groups'), { keys, filters: clauses, array_join: arrayJoin, group_by: groupBy }), params };
+  return { query: fillSlots(sql('insights/run-groups'), { keys, filters: clauses, array_join: arrayJoin, group_by: groupBy, settings: SETTINGS }), params };
 }
 
 type Raw = Record<string, string | number>;
 
 export async function runAggregates(client: ClickHouseClient, q: RunQuery): Promise<RunAggregate[]> {
-  const { query, params } = buildRunQuery(q);
-  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
-  const rows = await rs.json<Raw>();
+  const rows = await withRunBits(client, q.filters, async (registry) => {
+    const { query, params } = buildRunQuery(q, registry);
+    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+    return rs.json<Raw>();
+  });
   return rows.filter((r) => Number(r.runs) > 0).map((r) => ({
     key: Object.fromEntries(q.groupBy.map((k) => [k, String(r[`k_${k}`])])),
     runs: Number(r.runs), successes: Number(r.successes), events: Number(r.events), retry_events: Number(r.retry_events),
