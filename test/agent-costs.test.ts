@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dimensionNames, dimensions, type Dimension } from '../src/costs/dimensions.js';
 import { addDecimals, buildTestApp, makeEvent, post, type TestApp } from './helper.js';
 import { expectedRuns } from './runs-reference.js';
+import { instrumentClient } from '../src/metrics.js';
 
 const KEYS = 'admin:adm,read:rd,read:scoped:support|search,ingest:ing';
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -307,6 +308,33 @@ describe('rollup', () => {
       expect(res.statusCode, qs).toBe(400);
       expect(res.json().errors[0].parameter).toBe('source');
       expect((await get(`/api/v1/agent-costs?${qs.startsWith('from') ? '' : `${JAN}&`}${qs}`)).json().source).toBe('raw');
+    }
+  });
+});
+
+describe('round trips', () => {
+  it('answers an uncached first page (rollup or raw) with one statement, the snapshot taken inside it when other processes apply', async () => {
+    const tags: string[] = [];
+    const stop = instrumentClient(t.app.engine.client, (kind, tag) => { if (kind === 'query') tags.push(tag); });
+    const ingestor = t.app.ingestor as unknown as { watermark: () => Promise<number> };
+    const original = ingestor.watermark;
+    let asked = 0;
+    ingestor.watermark = () => { asked++; return original.call(t.app.ingestor); };
+    try {
+      for (const [qs, source] of [[`${JAN}&group_by=model&limit=1000`, 'rollup'], [`${JAN}&group_by=user&limit=1000`, 'raw']] as const) {
+        tags.length = 0;
+        asked = 0;
+        // a URL no earlier test asked for: the cache misses
+        const res = await get(`/api/v1/agent-costs?${qs}&order=asc`);
+        expect([res.statusCode, res.headers['x-cache'], (res.json() as Body).source]).toEqual([200, 'miss', source]);
+        expect((res.json() as Body).totals.events).toBeGreaterThanOrEqual(fixture.length);
+        expect(tags.filter((tag) => tag === 'costs.agent-costs')).toHaveLength(1);
+        // embedded: this process's applier knows the watermark without a query; server: the statement takes it
+        expect(asked).toBe(t.app.engine.mode === 'server' ? 0 : 1);
+      }
+    } finally {
+      ingestor.watermark = original;
+      stop();
     }
   });
 });

@@ -5,9 +5,11 @@
 -- level of a statement costs the engine time to analyse). Sums come from the narrow rollups
 -- (whole days, whole hours) plus cost_events for the ragged edges, or from cost_events alone; runs
 -- from run_facts. The double-brace slots are filled only from fixed fragments in
--- src/costs/query.ts; every value is a bound parameter.
+-- src/costs/query.ts; every value is a bound parameter. In server mode the applied watermark is
+-- taken first, as a scalar (`wm`), instead of in a round trip of its own.
+{{with}}
 SELECT is_total, {{keys}}, c, f, e, ti, tout, tcr, tcw, tr, runs,
-       row_number() OVER (PARTITION BY is_total ORDER BY {{order_by}}) AS rn, {{bucket_iso}}
+       row_number() OVER (PARTITION BY is_total ORDER BY {{order_by}}) AS rn, {{bucket_iso}}{{wm}}
 FROM ({{sums}}) AS s
 LEFT JOIN ({{runs}}) AS r USING (is_total, {{join_keys}})
 QUALIFY is_total = 1 OR (rn > {offset:UInt64} AND rn <= {offset:UInt64} + {limit:UInt32})

@@ -33,6 +33,12 @@ export type CostQuery = {
   snapshot?: number;
   /** false: skip counting runs (runs come back 0), for callers that only need sums. */
   withRuns?: boolean;
+  /**
+   * Take the applied watermark (max stamp of applied_commits) inside the statement, before it reads
+   * anything, and return it (`watermark`); without `snapshot`, raw reads are pinned to it. Saves the
+   * separate round trip for it when other processes apply (server mode).
+   */
+  watermark?: boolean;
 };
 
 export type Source = 'raw' | 'rollup';
@@ -82,6 +88,7 @@ function eventFilters(q: CostQuery, withSnapshot: boolean): string {
   const out = (Object.keys(q.filters) as Dimension[]).map((d) => `AND ${dimensions[d].column} IN {f_${d}:Array(String)}`);
   if (q.scope) out.push('AND product_line_id IN {scope:Array(String)}');
   if (withSnapshot && q.snapshot !== undefined) out.push("AND received_at <= {snapshot:DateTime64(3, 'UTC')}");
+  else if (withSnapshot && q.watermark) out.push("AND received_at <= fromUnixTimestamp64Milli(wm, 'UTC')");
   return out.join(' ');
 }
 
@@ -287,13 +294,15 @@ export function buildCostQuery(q: CostQuery, source: Source, bits: RunBits | fal
   const shape: Shape = { groupBy: q.groupBy, granularity: q.granularity };
   const keyed = aliases(shape);
   if (keyed.length === 0) {
-    return { query: fillSlots(sql('costs/agent-costs-total'), { sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits, params) }), params };
+    return { query: fillSlots(sql('costs/agent-costs-total'), { with: withWatermark(q), wm: q.watermark ? ', wm' : '', sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits, params) }), params };
   }
   const dir = q.order.toUpperCase();
   const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
   const joins = joinKeys(shape);
   const hashes = joins.filter((k) => k.sums !== k.name).map((k) => `, ${k.sums}`).join('');
   const query = fillSlots(sql('costs/agent-costs'), {
+    with: withWatermark(q),
+    wm: q.watermark ? ', wm' : '',
     keys: keyed.join(', '),
     join_keys: joins.map((k) => k.name).join(', '),
     order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
@@ -303,6 +312,9 @@ export function buildCostQuery(q: CostQuery, source: Source, bits: RunBits | fal
   });
   return { query, params };
 }
+
+/** The watermark as a scalar taken before the statement reads (CostQuery.watermark). */
+const withWatermark = (q: CostQuery) => (q.watermark ? 'WITH (SELECT toUnixTimestamp64Milli(max(stamp)) FROM applied_commits) AS wm' : '');
 
 type RawRow = Record<string, unknown>;
 
@@ -327,7 +339,7 @@ function toMetrics(r: RawRow): Metrics {
   };
 }
 
-export async function runCostQuery(client: ClickHouseClient, q: CostQuery, source: Source): Promise<{ rows: CostRow[]; totals: Metrics; hasMore: boolean }> {
+export async function runCostQuery(client: ClickHouseClient, q: CostQuery, source: Source): Promise<{ rows: CostRow[]; totals: Metrics; hasMore: boolean; watermark?: number }> {
   const read = async (bits: RunBits | false) => {
     const { query, params } = buildCostQuery(q, source, bits);
     // Decimals as JSON strings keep every digit; UInt64 sums stay numbers.
@@ -345,7 +357,7 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
     for (const d of q.groupBy) group[d] = String(r[`g_${d}`]);
     return { group, ...(q.granularity ? { bucket: String(r.bucket_iso) } : {}), ...toMetrics(r) };
   });
-  return { rows, totals: toMetrics(totals), hasMore: grouped && data.length > q.limit };
+  return { rows, totals: toMetrics(totals), hasMore: grouped && data.length > q.limit, ...(q.watermark ? { watermark: Number(all[0]?.wm ?? 0) } : {}) };
 }
 
 /** Sums of one slice from the fastest exact source (budgets, digests); runs are not counted. */

@@ -55,13 +55,20 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
   // Every page is pinned to the snapshot of the first. The rollups cannot be pinned, but their
   // answer equals the pinned raw one as long as nothing was committed since the snapshot; if
   // something was (checked after the read), the raw ledger answers at the snapshot instead.
-  const pinned = snapshot ?? (await app.ingestor.watermark());
+  // When other processes apply (server mode), the watermark is a query of its own: the statement
+  // takes it first instead (CostQuery.watermark), saving a round trip. This process's applier
+  // knows it without asking (embedded).
+  const inStatement = snapshot === undefined && app.engine.mode === 'server';
+  let pinned = snapshot ?? (inStatement ? undefined : await app.ingestor.watermark());
   let source: Source = req.source === 'raw' || !rollupOk ? 'raw' : 'rollup';
   if (source === 'raw') query.snapshot = pinned;
+  query.watermark = inStatement;
   let result = await runCostQuery(app.engine.client, query, source);
+  pinned ??= result.watermark!;
   if (source === 'rollup' && req.source === 'auto' && (result.hasMore || offset > 0) && (await app.ingestor.committedSince(pinned))) {
     source = 'raw';
     query.snapshot = pinned;
+    query.watermark = false;
     result = await runCostQuery(app.engine.client, query, source);
   }
   snapshot = req.source === 'rollup' ? undefined : pinned;
