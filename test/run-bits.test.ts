@@ -6,6 +6,7 @@ import type { Dimension } from '../src/costs/dimensions.js';
 import { buildCostQuery, canUseRollup, type CostQuery } from '../src/costs/query.js';
 import { loadRunBits, runBits } from '../src/costs/run-bits.js';
 import { buildRunQuery, type RunQuery } from '../src/insights/runs.js';
+import { windowFlow } from '../src/insights/money-flow.js';
 import { buildTestApp, post, type TestApp } from './helper.js';
 import { expectedRuns, type RefEvent } from './runs-reference.js';
 
@@ -142,6 +143,16 @@ describe('insights grouped or filtered by model from bit sets equal the value se
       if (!(shape.filters?.model?.length === 1 && shape.filters.model[0] === '')) expect(bits.rows.length).toBeGreaterThan(0);
     });
   }
+
+  it('the money flow filtered by model: the same graph from bits as from the value sets', async () => {
+    for (const model of [['claude-sonnet-4'], ['o3', 'gpt-4o']]) {
+      const window = { from: FROM, to: TO };
+      const bits = await windowFlow(t.app.engine.client, window as Parameters<typeof windowFlow>[1], { model }, undefined);
+      const sets = await windowFlow(t.app.engine.client, window as Parameters<typeof windowFlow>[1], { model }, undefined, { bits: false });
+      expect(JSON.stringify(bits)).toBe(JSON.stringify(sets));
+      expect(JSON.stringify(bits)).toMatch(/"kind":"entry"/);
+    }
+  });
 
   it('through the API: unit economics by model, as the runs computed from the events say', async () => {
     const res = await t.app.inject({ url: '/api/v1/insights/unit-economics?from=2026-03-02T00:00:00Z&to=2026-03-04T00:00:00Z&group_by=model' });

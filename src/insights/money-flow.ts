@@ -12,6 +12,7 @@ import { eventSums } from './customers.js';
 import { fromUnits, toUnits } from './money.js';
 import { inputs, type Filters, type Window } from './params.js';
 import { runFilters } from './runs.js';
+import { withRunBits, type RunBits } from '../costs/run-bits.js';
 
 type Kind = 'entry' | 'agent' | 'model' | 'tool' | 'resource';
 type Node = { id: string; kind: Kind; label: string; units: bigint };
@@ -116,17 +117,24 @@ export async function runFlow(client: ClickHouseClient, runId: string, window: W
   return render(g, runId, window, {});
 }
 
-/** Every run started in the window and every event in it, aggregated by agent. */
-export async function windowFlow(client: ClickHouseClient, window: Window, filters: Filters, scope: string[] | undefined) {
-  const { clauses, params } = runFilters(filters, scope);
+/**
+ * Every run started in the window and every event in it, aggregated by agent. A model filter on
+ * the runs reads their model bit sets when the registry can answer (`bits`: false forces the value
+ * sets; src/costs/run-bits.ts).
+ */
+export async function windowFlow(client: ClickHouseClient, window: Window, filters: Filters, scope: string[] | undefined, opts: { bits?: false } = {}) {
   const scopeClause = scope ? 'AND product_line_id IN {scope:Array(String)}' : '';
-  const [sums, delegations] = await Promise.all([
-    eventSums(client, window, filters, scope, ['agent', 'type', 'model', 'tool'], { withRuns: false }),
-    client.query({
+  const delegationsOf = (registry: RunBits | false) => {
+    const { clauses, params } = runFilters(filters, scope, registry);
+    return client.query({
       query: fillSlots(sql('insights/flow-delegations'), { filters: clauses, scope: scopeClause }),
       query_params: { ...params, from: toClickHouseTime(window.from), to: toClickHouseTime(window.to) },
       format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    }).then((rs) => rs.json<{ has_parent: number; caller: string; callee: string; runs: number; cost: string }>()),
+    }).then((rs) => rs.json<{ has_parent: number; caller: string; callee: string; runs: number; cost: string }>());
+  };
+  const [sums, delegations] = await Promise.all([
+    eventSums(client, window, filters, scope, ['agent', 'type', 'model', 'tool'], { withRuns: false }),
+    opts.bits === false ? delegationsOf(false) : withRunBits(client, filters, delegationsOf),
   ]);
   const g = new Graph();
   for (const r of sums.rows) {
