@@ -294,15 +294,14 @@ export function buildCostQuery(q: CostQuery, source: Source, bits: RunBits | fal
   const shape: Shape = { groupBy: q.groupBy, granularity: q.granularity };
   const keyed = aliases(shape);
   if (keyed.length === 0) {
-    return { query: fillSlots(sql('costs/agent-costs-total'), { with: withWatermark(q), wm: q.watermark ? ', wm' : '', sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits, params) }), params };
+    return { query: fillSlots(sql('costs/agent-costs-total'), { ...watermarkSlots(q), sums: sumsQuery(q, shape, rollup), runs: runsQuery(q, shape, bits, params) }), params };
   }
   const dir = q.order.toUpperCase();
   const primary = q.sort === 'cost_usd' ? `c ${dir}` : q.sort === 'events' ? `e ${dir}` : `${q.sort === 'bucket' ? 'bucket' : `g_${q.sort}`} ${dir}`;
   const joins = joinKeys(shape);
   const hashes = joins.filter((k) => k.sums !== k.name).map((k) => `, ${k.sums}`).join('');
   const query = fillSlots(sql('costs/agent-costs'), {
-    with: withWatermark(q),
-    wm: q.watermark ? ', wm' : '',
+    ...watermarkSlots(q),
     keys: keyed.join(', '),
     join_keys: joins.map((k) => k.name).join(', '),
     order_by: [primary, ...keyed.map((k) => `${k} ASC`)].join(', '),
@@ -313,8 +312,10 @@ export function buildCostQuery(q: CostQuery, source: Source, bits: RunBits | fal
   return { query, params };
 }
 
-/** The watermark as a scalar taken before the statement reads (CostQuery.watermark). */
-const withWatermark = (q: CostQuery) => (q.watermark ? 'WITH (SELECT toUnixTimestamp64Milli(max(stamp)) FROM applied_commits) AS wm' : '');
+/** The watermark as a scalar taken before the statement reads, and its output column (CostQuery.watermark). */
+const watermarkSlots = (q: CostQuery) => (q.watermark
+  ? { with: 'WITH (SELECT toUnixTimestamp64Milli(max(stamp)) FROM applied_commits) AS wm', wm: ', wm' }
+  : { with: '', wm: '' });
 
 type RawRow = Record<string, unknown>;
 
