@@ -1,9 +1,10 @@
 // The benchmark ledger: BENCH_EVENTS events generated inside ClickHouse (sql/bench/generate-events.sql)
 // in chunks of 10M, so an insert's memory stays bounded and event numbers continue across chunks;
-// every view is fed as for any insert, then the derived tables are merged. A data directory that
+// every view is fed as for any insert, then the derived tables are merged and the run starts written. A data directory that
 // already holds exactly `count` events is reused as it is.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../src/sql.js';
+import { rebuildRunStarts } from '../src/costs/run-starts.js';
 
 /** Every table a view on cost_events fills, emptied with the ledger and merged after loading. */
 const derived = ['event_ids', 'run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly',
@@ -29,4 +30,6 @@ export async function loadBenchLedger(client: ClickHouseClient, count: number, l
   }
   log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; merging the derived tables (OPTIMIZE … FINAL) …`);
   for (const table of derived) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+  // The run starts are the applier's work (migrations/021): written here from the merged run_facts.
+  await rebuildRunStarts({ client }, log);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { onClusterClause, type Engine } from './clickhouse.js';
 import { renderForCluster, storageTable, type ClusterLayout } from './cluster-ddl.js';
 import { projectPath } from './sql.js';
+import { rebuildRunStarts } from './costs/run-starts.js';
 
 export type Migration = { version: number; name: string; sql: string; checksum: string };
 
@@ -73,6 +74,7 @@ export async function migrate(engine: Engine, log: (msg: string) => void = () =>
     // A backfill reads and writes the tables by their logical names (Distributed ones on a cluster).
     const logical = splitStatements(renderMigration(m.sql));
     for (const [, view] of m.sql.matchAll(backfillDirective)) await backfillFromView(engine, logical, view!, log);
+    if (/^-- @rebuild-run-starts\s*$/m.test(m.sql)) await rebuildRunStarts(engine, log);
     await client.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name, checksum: m.checksum }], format: 'JSONEachRow' });
     report.applied.push(label);
     log(`migration applied: ${label}`);

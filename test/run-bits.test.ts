@@ -269,6 +269,10 @@ describe('a run row without bits (written by a view older than migration 020)', 
       query: `INSERT INTO run_facts (product_line_id, run_id, started_at, ended_at, models, tools, types, statuses, providers, events, cost_usd)
               VALUES ('support', 'zero-bits', '2026-03-09 10:00:00', '2026-03-09 10:05:00', ['gpt-4o'], [''], ['llm'], ['success'], ['openai'], 1, 0.01)`,
     });
+    // as a rebuild of the run starts from that row would write it (migrations/021)
+    await t.app.engine.client.command({
+      query: `INSERT INTO run_changes (product_line_id, run_id, sign, version, started_at) VALUES ('support', 'zero-bits', 1, 0, '2026-03-09 10:00:00')`,
+    });
   });
 
   it('makes the bit-set statement refuse, and the API counts the run from its value sets', async () => {

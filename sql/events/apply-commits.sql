@@ -2,7 +2,7 @@
 -- An event whose id is already in the ledger, or a correction already applied, is dropped; of the
 -- same id logged twice (two processes received one retry) the first logged wins. Every row gets
 -- the apply's received_at stamp, which orders the ledger for snapshot reads.
-INSERT INTO cost_events ({{columns}})
+{{insert}}
 SELECT {{select}}
 FROM event_log
 WHERE received_at IN {logged:Array(DateTime64(3, 'UTC'))} AND commit_id IN {commits:Array(String)}
@@ -13,4 +13,4 @@ WHERE received_at IN {logged:Array(DateTime64(3, 'UTC'))} AND commit_id IN {comm
   {{fence}}
 ORDER BY received_at, commit_id
 LIMIT 1 BY record_type, event_id, correction_id
-SETTINGS log_comment = 'events.apply-commits'
+{{settings}}

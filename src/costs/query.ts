@@ -124,9 +124,12 @@ function sumsQuery(q: CostQuery, shape: Shape, rollup: Rollup | undefined): stri
   });
 }
 
-/** Runs per group plus the total row (keyed shapes), or the one total row. */
+/**
+ * Runs per group plus the total row (keyed shapes), or the one total row: from the run starts
+ * (migrations/021) when they can answer, else from run_facts' value sets (runs.sql).
+ */
 function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params: Record<string, unknown>): string {
-  if (usesBits(q, shape, registry)) return runsByBits(q, shape, registry, params);
+  if (usesStarts(q, shape, registry)) return runsFromStarts(q, shape, registry, params);
   const arrayJoins: string[] = [];
   const firsts: string[] = [];
   const filters: string[] = [];
@@ -152,7 +155,7 @@ function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params
   // Groups and the total in one pass: a run in several groups of a set is counted once in the total.
   const count = firsts.length && keyed ? `if(grouping(${names.join(', ')}) != 0, countIf(${firsts.join(' AND ')}), count())` : 'count()';
   return fillSlots(sql('costs/runs'), {
-    keys: keyed ? `${keys.map((k) => `${k.runs} AS ${k.name},`).join(' ')} toUInt8(grouping(${names.join(', ')}) != 0) AS is_total,` : '',
+    keys: keyed ? `${keys.map((k) => `${k.runs('started_at')} AS ${k.name},`).join(' ')} toUInt8(grouping(${names.join(', ')}) != 0) AS is_total,` : '',
     count,
     array_join: arrayJoins.join(' '),
     filters: filters.join(' '),
@@ -165,25 +168,46 @@ const setDimensions = (q: CostQuery, shape: Shape) =>
   [...new Set([...shape.groupBy, ...(Object.keys(q.filters) as Dimension[])])].filter((d) => 'set' in dimensions[d].run);
 
 /**
- * The bit-set path applies when some set dimension is involved and each one involved has bits and
- * a usable registry: one without repeats, and, for a filter value it does not hold, not full (a
- * full registry may have turned the value away, so runs may carry it without a bit).
+ * The run starts answer unless a set dimension without bits is involved (step), or a set
+ * dimension's bits cannot: no usable registry (one with repeats; or, for a filter value it does
+ * not hold, a full one, which may have turned the value away, so runs may carry it without a bit).
  */
-function usesBits(q: CostQuery, shape: Shape, registry: RunBits | false): registry is RunBits {
+function usesStarts(q: CostQuery, shape: Shape, registry: RunBits | false): boolean {
   const sets = setDimensions(q, shape);
-  if (!registry || sets.length === 0) return false;
-  return sets.every((d) => 'bits' in dimensions[d].run && bitsUsable(registry, d, q.filters[d]));
+  if (sets.length === 0) return true;
+  return registry !== false && sets.every((d) => 'bits' in dimensions[d].run && bitsUsable(registry, d, q.filters[d]));
 }
 
+/** Daily run counts (migrations/021) and the dimensions each carries; the first that has all is read. */
+const runCountTables: { table: string; dims: readonly Dimension[] }[] = [
+  { table: 'run_counts_purchase_daily', dims: ['product_line', 'environment', 'agent', 'agent_version', 'type', 'status', 'provider', 'model', 'tool'] },
+  { table: 'run_counts_business_daily', dims: ['product_line', 'environment', 'agent', 'agent_version', 'segment', 'intent', 'feature'] },
+];
 
 /**
- * Runs from run_facts' bit sets (migrations/020): grouped by the run keys and the sets' bits, then
- * each set split into its bits (ARRAY JOIN, one per grouped set dimension) and named from the
- * registry bound as parameters. A filter on a set dimension is a mask of its values' bits; grouped
- * and filtered, only the filter's bits become groups. The total counts each run once: the row of
- * its first bit in every grouped set.
+ * Where the runs of the window are read: whole UTC days from a daily run count that carries every
+ * dimension involved (unless hours are bucketed, or local buckets would split a UTC day), the rest
+ * of the window from run_starts, one row per run with its exact start.
  */
-function runsByBits(q: CostQuery, shape: Shape, registry: RunBits, params: Record<string, unknown>): string {
+function runTiers(q: CostQuery, shape: Shape): { table?: string; dayFrom: number; dayTo: number } {
+  const DAY = 24 * HOUR;
+  const dims = [...shape.groupBy, ...(Object.keys(q.filters) as Dimension[])];
+  const table = runCountTables.find((t) => dims.every((d) => t.dims.includes(d)))?.table;
+  const dayFrom = Math.ceil(q.from / DAY) * DAY;
+  const dayTo = Math.floor(q.to / DAY) * DAY;
+  const dailyOk = table !== undefined && dayFrom < dayTo && shape.granularity !== 'hour' && (!shape.granularity || zoneOffsetsAligned(q.tz, q.from, q.to, DAY));
+  return dailyOk ? { table, dayFrom, dayTo } : { dayFrom: q.to, dayTo: q.to };
+}
+
+/**
+ * Runs from the run starts (migrations/021): each tier summed (a run counts +1 under its start; a
+ * run that moved left a -1 where it was) by the run keys and the bit sets of the grouped set
+ * dimensions, then each set split into its bits (ARRAY JOIN, one per grouped set dimension) and
+ * named from the registry bound as parameters. A filter on a set dimension is a mask of its
+ * values' bits; grouped and filtered, only the filter's bits become groups. The total counts each
+ * run once: the row of its first bit in every grouped set.
+ */
+function runsFromStarts(q: CostQuery, shape: Shape, registry: RunBits | false, params: Record<string, unknown>): string {
   const sets = setDimensions(q, shape);
   const bitsOf = (d: Dimension) => (dimensions[d].run as { bits: string }).bits;
   const filters: string[] = [];
@@ -191,7 +215,7 @@ function runsByBits(q: CostQuery, shape: Shape, registry: RunBits, params: Recor
     const run = dimensions[d].run;
     if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
     else {
-      params[`m_${d}`] = bitMask(registry.get(d)!, q.filters[d]);
+      params[`m_${d}`] = bitMask((registry as RunBits).get(d)!, q.filters[d]);
       filters.push(`AND bitAnd(${bitsOf(d)}, {m_${d}:UInt64}) != 0`);
     }
   }
@@ -203,13 +227,33 @@ function runsByBits(q: CostQuery, shape: Shape, registry: RunBits, params: Recor
   const keyed = keys.length > 0;
   const grouped = shape.groupBy.filter((d) => sets.includes(d));
   for (const d of grouped) {
-    params[`n_${d}`] = namesByBit(registry.get(d)!);
-    params[`k_${d}`] = bitMask(registry.get(d)!);
+    params[`n_${d}`] = namesByBit((registry as RunBits).get(d)!);
+    params[`k_${d}`] = bitMask((registry as RunBits).get(d)!);
   }
-  const inner = [
-    ...keys.filter((k) => !grouped.some((d) => k.name === `g_${d}`)).map((k) => `${k.runs} AS ${k.name}`),
+  const inner = (time: string) => [
+    ...keys.filter((k) => !grouped.some((d) => k.name === `g_${d}`)).map((k) => `${k.runs(time)} AS ${k.name}`),
     ...grouped.map((d) => `${q.filters[d] ? `bitAnd(${bitsOf(d)}, {m_${d}:UInt64})` : bitsOf(d)} AS bits_${d}`),
   ];
+  const innerNames = inner('started_at').map((k) => k.replace(/^.* AS /, ''));
+  const t = runTiers(q, shape);
+  params.run_day_from = toClickHouseTime(t.dayFrom).slice(0, 19);
+  params.run_day_to = toClickHouseTime(t.dayTo).slice(0, 19);
+  const innerGroupBy = innerNames.length ? ` GROUP BY ${innerNames.join(', ')}` : '';
+  // One tier is summed where it is read; two are summed over their union.
+  const tiers: { table: string; time: string; window: string }[] = [];
+  if (t.table) tiers.push({ table: t.table, time: 'day', window: "day >= {run_day_from:DateTime('UTC')} AND day < {run_day_to:DateTime('UTC')}" });
+  // The rest of the window: before the first whole day and after the last (all of it without days).
+  if (!t.table || q.from < t.dayFrom || t.dayTo < q.to) {
+    tiers.push({ table: 'run_starts', time: 'started_at', window: t.table
+      ? "((started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {run_day_from:DateTime('UTC')}) OR (started_at >= {run_day_to:DateTime('UTC')} AND started_at < {to:DateTime64(3, 'UTC')}))"
+      : "started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')}" });
+  }
+  const read = (x: (typeof tiers)[number], alone: boolean) =>
+    `SELECT ${inner(x.time).map((k) => `${k}, `).join('')}${alone ? 'sum(runs) AS n' : 'runs'} FROM ${x.table} WHERE ${x.window} ${filters.join(' ')}${alone ? innerGroupBy : ''}`;
+  const source = tiers.length === 1
+    ? read(tiers[0]!, true)
+    : `SELECT ${innerNames.map((k) => `${k}, `).join('')}sum(runs) AS n FROM (${tiers.map((x) => read(x, false)).join(' UNION ALL ')})${innerGroupBy}`;
+
   const outer = keys.map((k) => {
     const d = grouped.find((g) => k.name === `g_${g}`);
     return d ? `{n_${d}:Array(String)}[b_${d} + 1] AS g_${d}` : k.name;
@@ -220,18 +264,17 @@ function runsByBits(q: CostQuery, shape: Shape, registry: RunBits, params: Recor
   const check = grouped.map((d) => ` + max(throwIf(NOT bitTest({k_${d}:UInt64}, b_${d}), '${BITS_FALLBACK}: a run of ${d} has a bit the registry read does not name'))`).join('');
   const firsts = grouped.map((d) => `i_${d} = 1`);
   const count = firsts.length && keyed ? `if(grouping(${names.join(', ')}) != 0, sumIf(n, ${firsts.join(' AND ')}), sum(n))${check}` : `sum(n)${check}`;
-  return fillSlots(sql('costs/runs-bits'), {
+  return fillSlots(sql('costs/runs-starts'), {
     keys: keyed ? `${outer.join(', ')}, toUInt8(grouping(${names.join(', ')}) != 0) AS is_total,` : '',
     count,
-    inner_keys: inner.map((k) => `${k},`).join(' '),
-    filters: filters.join(' '),
-    inner_group_by: inner.length ? `GROUP BY ${inner.map((k) => k.replace(/^.* AS /, '')).join(', ')}` : '',
+    source,
     array_join: arrayJoins.join(' '),
     group_by: keyed ? `GROUP BY GROUPING SETS ((${names.join(', ')}), ())` : '',
   });
 }
 
-type JoinKey = { name: string; runs: string; sums: string };
+/** `runs`: the key's expression over a run table whose start column is `time`. */
+type JoinKey = { name: string; runs: (time: string) => string; sums: string };
 /**
  * The columns the runs are grouped by and joined to the sums on. The engine groups by several keys
  * that include a string by serializing them, several times slower than by fixed-size keys of up
@@ -247,15 +290,15 @@ function joinKeys(shape: Shape): JoinKey[] {
   const out: JoinKey[] = [];
   for (const d of shape.groupBy) {
     const run = dimensions[d].run;
-    if (!('attribute' in run)) out.push({ name: `g_${d}`, runs: `g_${d}`, sums: `g_${d}` });
-    else if (!hashed) out.push({ name: `g_${d}`, runs: run.attribute, sums: `g_${d}` });
+    if (!('attribute' in run)) out.push({ name: `g_${d}`, runs: () => `g_${d}`, sums: `g_${d}` });
+    else if (!hashed) out.push({ name: `g_${d}`, runs: () => run.attribute, sums: `g_${d}` });
     else {
       for (const [i, fn] of [[1, 'cityHash64'], [2, 'xxHash64']] as const) {
-        out.push({ name: `h${i}_${d}`, runs: `${fn}(${run.attribute})`, sums: `if(is_total = 1, 0, ${fn}(g_${d})) AS h${i}_${d}` });
+        out.push({ name: `h${i}_${d}`, runs: () => `${fn}(${run.attribute})`, sums: `if(is_total = 1, 0, ${fn}(g_${d})) AS h${i}_${d}` });
       }
     }
   }
-  if (shape.granularity) out.push({ name: 'bucket', runs: bucketExpression(shape.granularity, 'started_at'), sums: 'bucket' });
+  if (shape.granularity) { const g = shape.granularity; out.push({ name: 'bucket', runs: (time) => bucketExpression(g, time), sums: 'bucket' }); }
   return out;
 }
 

@@ -3,7 +3,7 @@
 // scalar subquery per dimension that every statement would run and analyse again. Keeping it is
 // safe because the registry only grows and a value keeps its bit for ever: a copy can only lack
 // values registered since, and the statement refuses a bit its copy does not name (see
-// sql/costs/runs-bits.sql), after which the caller reads the registry again and retries once.
+// sql/costs/runs-starts.sql), after which the caller reads the registry again and retries once.
 import type { ClickHouseClient } from '@clickhouse/client';
 
 /** A dimension has at most this many bits (0-61); past them a value gets none (migrations/020). */
@@ -58,7 +58,7 @@ export function namesByBit(values: ReadonlyMap<string, number>): string[] {
   return names;
 }
 
-/** Thrown by a bit-set statement that cannot answer exactly (sql/costs/runs-bits.sql). */
+/** Thrown by a bit-set statement that cannot answer exactly (sql/costs/runs-starts.sql). */
 export const BITS_FALLBACK = 'run_value_bits';
 
 /**

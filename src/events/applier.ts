@@ -269,11 +269,14 @@ export class Applier {
     this.#inFlightSince = stamp;
     try {
       await this.#registerRunValues(commits, [...new Set(take.map((p) => p.logged_at))]);
-      await this.client.command({
-        query: await this.#applySql(take.some((p) => p.corrections > 0), lease?.term, Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id))),
-        query_params: { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' },
-        clickhouse_settings: { max_execution_time: Math.ceil(this.opts.applyTimeoutMs / 1000) },
-      });
+      const corrections = take.some((p) => p.corrections > 0);
+      const checked = Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id));
+      const params = { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), version: stamp, lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' };
+      const settings = { max_execution_time: Math.ceil(this.opts.applyTimeoutMs / 1000) };
+      // The runs' changes first, from the rows the apply is about to insert (run-changes.sql).
+      const batch = await this.#applySql(corrections, lease?.term, checked, false);
+      await this.client.command({ query: fillSlots(sql('events/run-changes'), { batch }), query_params: params, clickhouse_settings: settings });
+      await this.client.command({ query: await this.#applySql(corrections, lease?.term, checked, true), query_params: params, clickhouse_settings: settings });
       await this.client.insert({
         table: 'applied_commits',
         values: commits.map((commit_id) => ({ commit_id, stamp: toClickHouseTime(new Date(stamp)) })),
@@ -410,12 +413,14 @@ export class Applier {
    * logged twice, for commits that came from the log (other processes, or this one before a
    * restart or a failed pass, which may have half-applied). Commits this process logged since its
    * last good pass skip both: the only writer checked each id at receipt against the ledger and
-   * every id it had logged (reservedIds, pendingIds), so they share none.
+   * every id it had logged (reservedIds, pendingIds), so they share none. `insert`: false gives the
+   * SELECT alone, the batch whose run changes are written first.
    */
-  async #applySql(corrections: boolean, fenced: string | undefined, checked: boolean): Promise<string> {
+  async #applySql(corrections: boolean, fenced: string | undefined, checked: boolean, insert: boolean): Promise<string> {
     const cols = await this.columns();
     return fillSlots(sql(checked ? 'events/apply-commits' : 'events/apply-own-commits'), {
-      columns: cols.join(', '),
+      insert: insert ? `INSERT INTO cost_events (${cols.join(', ')})` : '',
+      settings: insert ? "SETTINGS log_comment = 'events.apply-commits'" : '',
       select: cols.map((c) => (c === 'received_at' ? "{stamp:DateTime64(3, 'UTC')}" : c)).join(', '),
       corrections: corrections ? sql('events/apply-corrections-filter') : '',
       fence: fenced ? "AND (SELECT max(key) FROM ledger_claims WHERE startsWith(key, {lease_prefix:String})) = {lease_term:String}" : '',
