@@ -32,7 +32,7 @@ const queries: [string, string, string][] = [
   ['seed example (2 filters, by intent)', 'segment=enterprise&date_range=2026-01-01,2026-01-30&agent_version=v3&group_by=intent_category', `SELECT intent, sum(cost_usd), count() FROM cost_events WHERE ${JAN} AND segment = 'enterprise' AND agent_version = 'v3' GROUP BY intent`],
   ['agent × version × tool, one line', 'date_range=2026-01-01,2026-01-30&product_line=support&group_by=agent,agent_version,tool', `SELECT agent_id, agent_version, tool, sum(cost_usd), count() FROM cost_events WHERE ${JAN} AND product_line_id = 'support' GROUP BY agent_id, agent_version, tool`],
   // Narrow windows on the 30-day ledger: the raw scan reads only those days (time is in its sort
-  // key); the runs are read from run_facts, whose key has no time (docs/analytics.md).
+  // key); the runs are read by start from the daily run counts and run_starts (docs/analytics.md).
   ['spend by model, 7 days', 'date_range=2026-01-10,2026-01-16&group_by=model', "SELECT model, sum(cost_usd), count() FROM cost_events WHERE timestamp >= '2026-01-10 00:00:00' AND timestamp < '2026-01-17 00:00:00' GROUP BY model"],
   ['spend by model, one day', 'date_range=2026-01-10,2026-01-10&group_by=model', "SELECT model, sum(cost_usd), count() FROM cost_events WHERE timestamp >= '2026-01-10 00:00:00' AND timestamp < '2026-01-11 00:00:00' GROUP BY model"],
   ['model, ragged window (10:17 → 08:45)', 'from=2026-01-01T10:17:00Z&to=2026-01-30T08:45:00Z&group_by=model', "SELECT model, sum(cost_usd), count() FROM cost_events WHERE timestamp >= '2026-01-01 10:17:00' AND timestamp < '2026-01-30 08:45:00' GROUP BY model"],

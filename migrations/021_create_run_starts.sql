@@ -103,8 +103,8 @@ SELECT product_line_id, started_at, run_id, environment, agent_id, agent_version
 FROM run_changes;
 
 -- Runs per UTC day of start by the purchase dimensions (as cost_purchase_daily, models and tools
--- as bit sets) and by the business ones (as cost_business_daily): a 30-day count reads days × the
--- groups that occur instead of every run.
+-- as bit sets), the business ones (as cost_business_daily) and the customer ones (as
+-- cost_customer_daily): a 30-day count reads days × the groups that occur instead of every run.
 CREATE TABLE IF NOT EXISTS run_counts_purchase_daily {{ON_CLUSTER}}
 (
     day             DateTime('UTC'),
@@ -146,6 +146,23 @@ ORDER BY (product_line_id, day, environment, agent_id, agent_version, segment, i
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS run_counts_business_daily_mv {{ON_CLUSTER}} TO run_counts_business_daily AS
 SELECT toStartOfDay(started_at, 'UTC') AS day, product_line_id, environment, agent_id, agent_version, segment, intent, feature, toInt64(sign) AS runs
+FROM run_changes;
+
+CREATE TABLE IF NOT EXISTS run_counts_customer_daily {{ON_CLUSTER}}
+(
+    day             DateTime('UTC'),
+    product_line_id LowCardinality(String),
+    environment     LowCardinality(String),
+    segment         LowCardinality(String),
+    customer_id     String,
+    runs            Int64
+)
+ENGINE = {{REPLICATED}}SummingMergeTree(runs)
+PARTITION BY toYYYYMM(day)
+ORDER BY (product_line_id, day, environment, segment, customer_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS run_counts_customer_daily_mv {{ON_CLUSTER}} TO run_counts_customer_daily AS
+SELECT toStartOfDay(started_at, 'UTC') AS day, product_line_id, environment, segment, customer_id, toInt64(sign) AS runs
 FROM run_changes;
 
 -- Existing ledgers: every run of run_facts as a +1 (src/costs/run-starts.ts, with progress output).

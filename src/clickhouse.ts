@@ -70,10 +70,16 @@ export async function createEngine(config: Config): Promise<Engine> {
   mkdirSync(path, { recursive: true });
   // chdb types against @clickhouse/client-common, the client against its bundled copy: same shape.
   const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
-  const client = createClient({ connection, clickhouse_settings: settings });
+  // The chdb connection applies a call's clickhouse_settings as `SET …` statements in the session,
+  // so they outlive the call: the defaults are set once here, and calls carry none (a bound on one
+  // statement goes in its own SETTINGS clause instead, e.g. the applier's max_execution_time).
+  const client = createClient({ connection });
   // A chdb session keeps its current database across statements, like a server session.
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({ query: `USE ${database}` });
+  for (const [name, value] of Object.entries(settings)) {
+    await client.command({ query: `SET ${name} = ${typeof value === 'string' ? `'${value}'` : String(value)}` });
+  }
   return { client, mode: 'embedded', database };
 }
 

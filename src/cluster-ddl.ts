@@ -24,6 +24,7 @@ export const shardedTables: ReadonlyMap<string, string | undefined> = new Map<st
   ['run_starts', 'cityHash64(run_id)'],
   ['run_counts_purchase_daily', 'rand()'],
   ['run_counts_business_daily', 'rand()'],
+  ['run_counts_customer_daily', 'rand()'],
   ['cost_rollup_hourly', 'rand()'],
   ['weekly_chargeback', 'rand()'],
   ['cost_purchase_hourly', 'rand()'],

@@ -42,6 +42,16 @@ describe('receive, then apply', () => {
     expect(logged.n).toBe(0);
   });
 
+  it('bounds the apply statement only: later reads of the process keep no time limit', async () => {
+    expect((await post(t.app, [makeEvent({ product_line_id: 'bound' })], as('log-ing'))).statusCode).toBe(200);
+    await rows(t.app, 'SELECT 1');
+    // the embedded engine keeps a call's settings for its session: the bound must not be one
+    const [setting] = await rows<{ m: number }>(t.app, "SELECT getSetting('max_execution_time') AS m");
+    expect(Number(setting!.m)).toBe(0);
+    const [logged] = await rows<{ n: number }>(t.app, "SELECT count() AS n FROM cost_events WHERE product_line_id = 'bound'");
+    expect(Number(logged!.n)).toBe(1);
+  });
+
   it('stamps the rows of a later apply later', async () => {
     await post(t.app, [makeEvent({ product_line_id: 'log-b', event_id: 'log-b-1' })], as('log-ing'));
     await t.app.ingestor.settle();

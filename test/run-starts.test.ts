@@ -89,6 +89,7 @@ describe('the run starts say what run_facts says', () => {
     for (const [table, cols] of [
       ['run_counts_purchase_daily', 'product_line_id, environment, agent_id, agent_version, type_bits, status_bits, provider_bits, model_bits, tool_bits'],
       ['run_counts_business_daily', 'product_line_id, environment, agent_id, agent_version, segment, intent, feature'],
+      ['run_counts_customer_daily', 'product_line_id, environment, segment, customer_id'],
     ] as const) {
       const want = await rows(t.app, `SELECT toStartOfDay(started_at, 'UTC') AS day, ${cols}, toInt64(count()) AS n FROM run_facts FINAL GROUP BY day, ${cols} ORDER BY day, ${cols}`);
       const have = await rows(t.app, `SELECT day, ${cols}, sum(runs) AS n FROM ${table} GROUP BY day, ${cols} HAVING n != 0 ORDER BY day, ${cols}`);

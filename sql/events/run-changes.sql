@@ -51,4 +51,4 @@ FROM
     ) AS o USING (product_line_id, run_id)
 )
 ARRAY JOIN arrayConcat(if(known = 1 AND now != was, [(toInt8(-1), was)], []), if(known = 0 OR now != was, [(toInt8(1), now)], [])) AS change
-SETTINGS log_comment = 'events.run-changes', join_use_nulls = 0
+SETTINGS log_comment = 'events.run-changes', join_use_nulls = 0, max_execution_time = {{seconds}}

@@ -182,6 +182,7 @@ function usesStarts(q: CostQuery, shape: Shape, registry: RunBits | false): bool
 const runCountTables: { table: string; dims: readonly Dimension[] }[] = [
   { table: 'run_counts_purchase_daily', dims: ['product_line', 'environment', 'agent', 'agent_version', 'type', 'status', 'provider', 'model', 'tool'] },
   { table: 'run_counts_business_daily', dims: ['product_line', 'environment', 'agent', 'agent_version', 'segment', 'intent', 'feature'] },
+  { table: 'run_counts_customer_daily', dims: ['product_line', 'environment', 'segment', 'customer'] },
 ];
 
 /**
@@ -387,7 +388,7 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
   const read = async (bits: RunBits | false) => {
     const { query, params } = buildCostQuery(q, source, bits);
     // Decimals as JSON strings keep every digit; UInt64 sums stay numbers.
-    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
     return rs.json<RawRow>();
   };
   const all = await withRunBits(client, q.filters, read);

@@ -5,7 +5,7 @@
 import { onClusterClause, type Engine } from '../clickhouse.js';
 import { storageTable } from '../cluster-ddl.js';
 
-export const runStartTables = ['run_directory', 'run_starts', 'run_counts_purchase_daily', 'run_counts_business_daily'] as const;
+export const runStartTables = ['run_directory', 'run_starts', 'run_counts_purchase_daily', 'run_counts_business_daily', 'run_counts_customer_daily'] as const;
 
 const STATE = 'started_at, environment, agent_id, agent_version, segment, intent, feature, customer_id, user_id, workflow_id, prompt_version, type_bits, status_bits, provider_bits, model_bits, tool_bits';
 

@@ -272,11 +272,10 @@ export class Applier {
       const corrections = take.some((p) => p.corrections > 0);
       const checked = Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id));
       const params = { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), version: stamp, lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' };
-      const settings = { max_execution_time: Math.ceil(this.opts.applyTimeoutMs / 1000) };
       // The runs' changes first, from the rows the apply is about to insert (run-changes.sql).
       const batch = await this.#applySql(corrections, lease?.term, checked, false);
-      await this.client.command({ query: fillSlots(sql('events/run-changes'), { batch }), query_params: params, clickhouse_settings: settings });
-      await this.client.command({ query: await this.#applySql(corrections, lease?.term, checked, true), query_params: params, clickhouse_settings: settings });
+      await this.client.command({ query: fillSlots(sql('events/run-changes'), { batch, seconds: this.#seconds() }), query_params: params });
+      await this.client.command({ query: await this.#applySql(corrections, lease?.term, checked, true), query_params: params });
       await this.client.insert({
         table: 'applied_commits',
         values: commits.map((commit_id) => ({ commit_id, stamp: toClickHouseTime(new Date(stamp)) })),
@@ -399,6 +398,14 @@ export class Applier {
     forgetRunBits(this.client);
   }
 
+  /**
+   * The engine's bound on one apply statement, in its own SETTINGS clause: the embedded engine
+   * keeps a call's clickhouse_settings for the rest of its session (src/clickhouse.ts).
+   */
+  #seconds(): string {
+    return String(Math.ceil(this.opts.applyTimeoutMs / 1000));
+  }
+
   /** The columns of cost_events an insert writes (the log has the same, plus commit_id). */
   columns(): Promise<string[]> {
     this.#columns ??= insertableColumns(this.client, 'cost_events').catch((err) => {
@@ -420,7 +427,7 @@ export class Applier {
     const cols = await this.columns();
     return fillSlots(sql(checked ? 'events/apply-commits' : 'events/apply-own-commits'), {
       insert: insert ? `INSERT INTO cost_events (${cols.join(', ')})` : '',
-      settings: insert ? "SETTINGS log_comment = 'events.apply-commits'" : '',
+      settings: insert ? `SETTINGS log_comment = 'events.apply-commits', max_execution_time = ${this.#seconds()}` : '',
       select: cols.map((c) => (c === 'received_at' ? "{stamp:DateTime64(3, 'UTC')}" : c)).join(', '),
       corrections: corrections ? sql('events/apply-corrections-filter') : '',
       fence: fenced ? "AND (SELECT max(key) FROM ledger_claims WHERE startsWith(key, {lease_prefix:String})) = {lease_term:String}" : '',

@@ -80,7 +80,7 @@ export async function invoiceDrafts(client: ClickHouseClient, window: Window, mo
     params.scope = scope;
     clauses.push('AND product_line_id IN {scope:Array(String)}');
   }
-  const rs = await client.query({ query: fillSlots(sql('insights/invoice-lines'), { filters: clauses.join(' ') }), query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  const rs = await client.query({ query: fillSlots(sql('insights/invoice-lines'), { filters: clauses.join(' ') }), query_params: params, format: 'JSONEachRow' });
   const byCustomer = new Map<string, LineRow[]>();
   for (const r of await rs.json<LineRow>()) byCustomer.set(r.customer, [...(byCustomer.get(r.customer) ?? []), r]);
   const invoices = [...byCustomer].map(([customer, raw]) => {

@@ -99,7 +99,7 @@ export async function runFlow(client: ClickHouseClient, runId: string, window: W
     frontier = rows.map((r) => r.run_id);
     seen.push(...frontier);
   }
-  const rows = await (await client.query({ query: sql('insights/flow-run-spend'), query_params: { runs: seen }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<RunSpendRow>();
+  const rows = await (await client.query({ query: sql('insights/flow-run-spend'), query_params: { runs: seen }, format: 'JSONEachRow' })).json<RunSpendRow>();
   const visible = rows.filter((r) => !scope || scope.includes(r.product_line_id));
   // A scoped key learns nothing about runs of other product lines, not even that they exist.
   if (!visible.some((r) => r.run_id === runId)) throw new ApiError(404, 'unknown_run', `no run ${runId}`);
@@ -129,7 +129,7 @@ export async function windowFlow(client: ClickHouseClient, window: Window, filte
     return client.query({
       query: fillSlots(sql('insights/flow-delegations'), { filters: clauses, scope: scopeClause }),
       query_params: { ...params, from: toClickHouseTime(window.from), to: toClickHouseTime(window.to) },
-      format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      format: 'JSONEachRow',
     }).then((rs) => rs.json<{ has_parent: number; caller: string; callee: string; runs: number; cost: string }>());
   };
   const [sums, delegations] = await Promise.all([

@@ -97,7 +97,7 @@ type Raw = Record<string, string | number>;
 export async function runAggregates(client: ClickHouseClient, q: RunQuery): Promise<RunAggregate[]> {
   const rows = await withRunBits(client, q.filters, async (registry) => {
     const { query, params } = buildRunQuery(q, registry);
-    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 0 } });
+    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
     return rs.json<Raw>();
   });
   return rows.filter((r) => Number(r.runs) > 0).map((r) => ({
