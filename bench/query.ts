@@ -57,7 +57,7 @@ const client = uncached.engine.client;
 const scalar = async (query: string) => Object.values((await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>())[0]!)[0];
 await loadBenchLedger(client, COUNT, log);
 const sizes = await (await client.query({
-  query: "SELECT name, total_rows AS rows FROM system.tables WHERE database = currentDatabase() AND name IN ('cost_events', 'run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily') ORDER BY total_rows DESC",
+  query: "SELECT name, total_rows AS rows FROM system.tables WHERE database = currentDatabase() AND name IN ('cost_events', 'run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily', 'run_starts', 'run_counts_purchase_daily', 'run_counts_business_daily', 'run_counts_customer_daily') ORDER BY total_rows DESC",
   format: 'JSONEachRow',
 })).json<{ name: string; rows: string }>();
 log(`rows: ${sizes.map((s) => `${s.name} ${Number(s.rows).toLocaleString('en-US')}`).join(', ')}`);
