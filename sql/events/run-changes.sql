@@ -3,7 +3,8 @@
 -- as run_facts folds them; `was` is the run's last state in run_directory. A run whose state
 -- changes gets -1 with `was` (when it had one) and +1 with the new state. Min, max and OR are
 -- idempotent, so running this again for a batch it already counted (a pass that failed after it)
--- changes nothing.
+-- changes nothing. The bit registry comes bound as parameters (v_<dim> values, b_<dim> their bits:
+-- run_value_bits as the run_facts view reads it, src/events/applier.ts).
 INSERT INTO run_changes (product_line_id, run_id, sign, version, started_at, environment, agent_id, agent_version, segment, intent, feature,
                          customer_id, user_id, workflow_id, prompt_version, type_bits, status_bits, provider_bits, model_bits, tool_bits)
 SELECT product_line_id, run_id, change.1 AS sign, {version:UInt64} AS version,
@@ -19,22 +20,16 @@ FROM
             bitOr(b.tool_bits, was.16)) AS now
     FROM
     (
-        WITH
-            (SELECT (groupArray(value), groupArray(bit)) FROM run_value_bits WHERE dimension = 'type') AS rb_type,
-            (SELECT (groupArray(value), groupArray(bit)) FROM run_value_bits WHERE dimension = 'status') AS rb_status,
-            (SELECT (groupArray(value), groupArray(bit)) FROM run_value_bits WHERE dimension = 'provider') AS rb_provider,
-            (SELECT (groupArray(value), groupArray(bit)) FROM run_value_bits WHERE dimension = 'model') AS rb_model,
-            (SELECT (groupArray(value), groupArray(bit)) FROM run_value_bits WHERE dimension = 'tool') AS rb_tool
         SELECT product_line_id, run_id,
                min(timestamp) AS started_at, max(environment) AS environment, max(agent_id) AS agent_id,
                max(agent_version) AS agent_version, max(segment) AS segment, max(intent) AS intent, max(feature) AS feature,
                max(customer_id) AS customer_id, max(user_id) AS user_id, max(workflow_id) AS workflow_id,
                max(prompt_version) AS prompt_version,
-               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(type), rb_type.1, rb_type.2, toUInt8(63)))) AS type_bits,
-               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(status), rb_status.1, rb_status.2, toUInt8(63)))) AS status_bits,
-               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(provider), rb_provider.1, rb_provider.2, toUInt8(63)))) AS provider_bits,
-               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(model), rb_model.1, rb_model.2, toUInt8(63)))) AS model_bits,
-               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(tool), rb_tool.1, rb_tool.2, toUInt8(63)))) AS tool_bits
+               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(type), {v_type:Array(String)}, {b_type:Array(UInt8)}, toUInt8(63)))) AS type_bits,
+               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(status), {v_status:Array(String)}, {b_status:Array(UInt8)}, toUInt8(63)))) AS status_bits,
+               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(provider), {v_provider:Array(String)}, {b_provider:Array(UInt8)}, toUInt8(63)))) AS provider_bits,
+               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(model), {v_model:Array(String)}, {b_model:Array(UInt8)}, toUInt8(63)))) AS model_bits,
+               groupBitOr(bitShiftLeft(toUInt64(1), transform(toString(tool), {v_tool:Array(String)}, {b_tool:Array(UInt8)}, toUInt8(63)))) AS tool_bits
         FROM ({{batch}})
         WHERE run_id != ''
         GROUP BY product_line_id, run_id

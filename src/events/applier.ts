@@ -62,6 +62,8 @@ export class Applier {
   readonly #unchecked = new Set<string>();
   #discover = true;
   #nextPrune = 0;
+  /** run_value_bits as parameters of run-changes.sql (v_<dim>, b_<dim>); dropped when values are registered. */
+  #registryParams: Record<string, (string | number)[]> | undefined;
   /** `dimension\0value` of event-level run values already given a bit (or declined one). */
   readonly #runValues = new Set<string>();
   readonly #listeners: ((pass: AppliedPass) => void)[] = [];
@@ -274,7 +276,7 @@ export class Applier {
       const params = { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), version: stamp, lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' };
       // The runs' changes first, from the rows the apply is about to insert (run-changes.sql).
       const batch = await this.#applySql(corrections, lease?.term, checked, false);
-      await this.client.command({ query: fillSlots(sql('events/run-changes'), { batch, seconds: this.#seconds() }), query_params: params });
+      await this.client.command({ query: fillSlots(sql('events/run-changes'), { batch, seconds: this.#seconds() }), query_params: { ...params, ...(await this.#registry()) } });
       await this.client.command({ query: await this.#applySql(corrections, lease?.term, checked, true), query_params: params });
       await this.client.insert({
         table: 'applied_commits',
@@ -396,6 +398,28 @@ export class Applier {
     });
     for (const p of pairs) this.#runValues.add(p);
     forgetRunBits(this.client);
+    this.#registryParams = undefined;
+  }
+
+  /**
+   * The registry of run value bits as the run_facts view reads it (every row, by dimension), bound
+   * into the run changes: kept while this process is the only writer; read every pass when others
+   * may register values (a lease), so the bits always match the view's.
+   */
+  async #registry(): Promise<Record<string, (string | number)[]>> {
+    if (this.#registryParams && !this.opts.lease) return this.#registryParams;
+    const rows = await (await this.client.query({
+      query: "SELECT dimension, groupArray(value) AS v, groupArray(bit) AS b FROM run_value_bits GROUP BY dimension SETTINGS log_comment = 'events.run-value-bits'",
+      format: 'JSONEachRow',
+    })).json<{ dimension: string; v: string[]; b: number[] }>();
+    const out: Record<string, (string | number)[]> = {};
+    for (const d of ['type', 'status', 'provider', 'model', 'tool']) {
+      const r = rows.find((x) => x.dimension === d);
+      out[`v_${d}`] = r?.v ?? [];
+      out[`b_${d}`] = (r?.b ?? []).map(Number);
+    }
+    this.#registryParams = out;
+    return out;
   }
 
   /**
