@@ -57,6 +57,8 @@ export function closeMonth(app: FastifyInstance, m: Month) {
     const periods = await loadPeriods(client);
     if (periods.has(m.label)) throw new ApiError(409, 'period_closed', `${m.label} is already closed`);
     if (m.end > Date.now()) throw new ApiError(409, 'period_not_ended', `${m.label} has not ended yet`);
+    // Everything acknowledged before the close, by any process, is in the statement.
+    await app.ingestor.settleEverywhere();
     const snapshot = await app.ingestor.watermark();
     const files = await freeze(app, m, periods, snapshot, `close-${randomUUID()}`, 'close');
     const main = files.find((f) => f.focus_version === '1.3')!;

@@ -310,6 +310,29 @@ export class EventIngestor {
     }
   }
 
+  /**
+   * settle(), and with other processes writing (a lease): every commit any of them logged before
+   * the call is applied too, by whichever process holds the apply. For what must include
+   * everything acknowledged anywhere (a month close). Bounded like settle(): 503 ingest_not_applied.
+   */
+  async settleEverywhere(): Promise<void> {
+    await this.settle();
+    if (!this.applier.shared) return;
+    const since = Date.now();
+    const limit = this.hooks.applyWaitMs ?? 30_000;
+    const pending = async () => (await (await this.client.query({ query: sql('events/pending-commits'), format: 'JSONEachRow' })).json<{ commit_id: string }>()).map((p) => p.commit_id);
+    // The commits pending now (whatever the clocks of the processes that logged them say).
+    const before = new Set(await pending());
+    for (;;) {
+      if (before.size === 0 || !(await pending()).some((id) => before.has(id))) return;
+      if (Date.now() - since > limit) {
+        throw new ApiError(503, 'ingest_not_applied', `events acknowledged by this or another process are not in the ledger yet (the apply is failing or behind for ${limit} ms); the answer would miss them, retry later`, { retry_after_seconds: 1 });
+      }
+      if (this.applier.applying) await this.applier.flush();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   #track(applied: Promise<void>, rows: number): void {
     const done = applied.catch(() => undefined).finally(() => {
       this.#unapplied.delete(done);
