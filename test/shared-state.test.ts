@@ -250,6 +250,15 @@ describe('month close and shared-cost entry', () => {
     expect(Number(periods[0]!.n)).toBe(1);
   });
 
+  it('a close includes what another process acknowledged just before, still waiting for its apply', async () => {
+    // A logs the events and answers; the apply batches for up to INGEST_APPLY_DELAY_MS (2 s) first.
+    const res = await post(A, [makeEvent({ product_line_id: 'close-wait', timestamp: '2025-05-10T10:00:00Z', cost_usd: '7.000000000001' })]);
+    expect(res.statusCode).toBe(200);
+    const close = await send(B, 'POST', '/api/v1/periods/2025-05/close');
+    expect(close.statusCode, close.body).toBe(201);
+    expect(close.json().effective_cost_usd).toBe('7.000000000001');
+  });
+
   it('records one shared cost when the same entry races through both processes', async () => {
     const body = { month: '2025-04', name: 'vector db', amount_usd: '9.99', method: 'fixed', weights: { x: '1', y: '2' } };
     const answers = await Promise.all([send(A, 'POST', '/api/v1/shared-costs', body), send(B, 'POST', '/api/v1/shared-costs', body), send(A, 'POST', '/api/v1/shared-costs', { ...body, amount_usd: '5' })]);
