@@ -59,6 +59,18 @@ describe('upgrade in place', () => {
     }
     const tables = await rows<{ name: string }>(app, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'cost_rollup_hourly%'");
     expect(tables).toEqual([]);
+    // 021 writes every run by its start, a product line at a time
+    const lines = progress.filter((l) => l.startsWith('run starts:'));
+    expect(lines.at(-1)).toMatch(/^run starts: \d+ runs written and merged in/);
+    expect(lines.filter((l) => /product line \d+\/\d+ done/.test(l)).length).toBeGreaterThan(0);
+  });
+
+  it('the run starts of an upgraded ledger hold every run once, under its earliest event', async () => {
+    const want = await rows(app, "SELECT product_line_id, run_id, toString(min(timestamp)) AS s FROM cost_events WHERE run_id != '' GROUP BY product_line_id, run_id ORDER BY product_line_id, run_id");
+    const have = await rows(app, 'SELECT product_line_id, run_id, toString(started_at) AS s FROM run_starts GROUP BY product_line_id, run_id, started_at HAVING sum(runs) = 1 ORDER BY product_line_id, run_id');
+    expect(have).toEqual(want);
+    const [n] = await rows<{ n: string }>(app, 'SELECT sum(runs) AS n FROM run_counts_business_daily');
+    expect(Number(n!.n)).toBe(want.length);
   });
 
   it('backfilled tables equal the ledger: sums, events and one run_facts row per run', async () => {
