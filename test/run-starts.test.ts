@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createEngine } from '../src/clickhouse.js';
+import { rebuildRunStarts } from '../src/costs/run-starts.js';
 import { configWith } from '../src/config.js';
 import { buildTestApp, post, rows, type TestApp } from './helper.js';
 
@@ -101,6 +102,26 @@ describe('the run starts say what run_facts says', () => {
     const facts = await rows(t.app, `SELECT product_line_id, run_id, ${STATE} FROM run_facts FINAL ORDER BY product_line_id, run_id`);
     const dir = await rows(t.app, `SELECT product_line_id, run_id, ${STATE.split(', ').map((c) => `argMax(${c}, version) AS ${c}`).join(', ')} FROM run_directory GROUP BY product_line_id, run_id ORDER BY product_line_id, run_id`);
     expect(dir).toEqual(facts);
+  });
+});
+
+describe('rebuilding the run starts from run_facts', () => {
+  it('repairs run tables that lost rows, with progress lines, and counts stay exact', async () => {
+    const before = await runs('from=2026-01-09&to=2026-01-13&group_by=segment');
+    // as if an apply had failed between the views of its run changes
+    await t.app.engine.client.command({ query: 'TRUNCATE TABLE run_counts_business_daily' });
+    await t.app.engine.client.command({ query: "ALTER TABLE run_starts DELETE WHERE run_id = 'run-b' SETTINGS mutations_sync = 1" });
+    const broken = await runs('from=2026-01-09&to=2026-01-13&group_by=segment&order=asc'); // another URL: not the cached answer
+    expect(broken.totals.runs).not.toBe(before.totals.runs);
+    const lines: string[] = [];
+    await rebuildRunStarts(t.app.engine, (l) => lines.push(l));
+    expect(lines.at(-1)).toMatch(/^run starts: 15 runs written and merged in/);
+    expect(lines[0]).toMatch(/^run starts: product line 1\/1 done/);
+    const after = await runs('from=2026-01-09&to=2026-01-13&group_by=segment&order=desc');
+    expect(after).toEqual(before);
+    const facts = await rows(t.app, `SELECT product_line_id, run_id, ${STATE} FROM run_facts FINAL ORDER BY product_line_id, run_id`);
+    const starts = await rows(t.app, `SELECT product_line_id, run_id, ${STATE} FROM run_starts GROUP BY product_line_id, run_id, ${STATE} HAVING sum(runs) = 1 ORDER BY product_line_id, run_id`);
+    expect(starts).toEqual(facts);
   });
 });
 
