@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
+import { instrumentClient } from '../src/metrics.js';
 
 const source = process.env.BENCH_DIR;
 if (!source) throw new Error('bench:apply needs BENCH_DIR: a ledger written by npm run bench:query');
@@ -22,21 +22,15 @@ const dir = mkdtempSync(join(tmpdir(), 'agent-ledger-bench-apply-'));
 const copying = performance.now();
 cpSync(source, dir, { recursive: true });
 log(`copied ${source} in ${((performance.now() - copying) / 1000).toFixed(0)} s`);
-// One apply per batch: nothing is applied until the whole batch is logged.
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+// One apply per batch: nothing is applied until the whole batch is logged.
 const app = await buildApp(configWith({ DATA_DIR: dir, LOG_LEVEL: 'warn', LOAD_PRICE_CATALOG: false, INGEST_APPLY_MIN_ROWS: N, INGEST_APPLY_MAX_ROWS: N, INGEST_APPLY_DELAY_MS: 60_000 }));
-const client = app.engine.client as ClickHouseClient & { command: ClickHouseClient['command'] };
+const client = app.engine.client;
+// Engine time per statement, by the tag each statement carries in its log_comment.
 const times: Record<string, number> = {};
-const command = client.command.bind(client);
-client.command = (async (params: Parameters<ClickHouseClient['command']>[0]) => {
-  const tag = /^INSERT INTO run_changes/m.test(params.query) ? 'run changes' : /^INSERT INTO cost_events/m.test(params.query) ? 'apply' : undefined;
-  const started = performance.now();
-  try {
-    return await command(params);
-  } finally {
-    if (tag) times[tag] = (times[tag] ?? 0) + performance.now() - started;
-  }
-}) as ClickHouseClient['command'];
+instrumentClient(client, (_kind, tag, _outcome, seconds) => {
+  if (tag === 'events.run-changes' || tag === 'events.apply-commits') times[tag] = (times[tag] ?? 0) + seconds * 1000;
+});
 
 const [{ n: runs } = { n: '0' }] = await (await client.query({ query: 'SELECT count() AS n FROM run_directory', format: 'JSONEachRow' })).json<{ n: string }>();
 log(`${Number(runs).toLocaleString('en-US')} runs in run_directory; ${N.toLocaleString('en-US')} events (${N / 8} runs of 8) per batch`);
@@ -57,7 +51,7 @@ async function batch(label: string, tag: string, continuing: { p: string; r: str
     if (res.statusCode !== 200) throw new Error(res.body);
   }
   await app.ingestor!.settle();
-  log(`| ${label} | ${(times['run changes'] ?? 0).toFixed(0)} | ${(times.apply ?? 0).toFixed(0)} |`);
+  log(`| ${label} | ${(times['events.run-changes'] ?? 0).toFixed(0)} | ${(times['events.apply-commits'] ?? 0).toFixed(0)} |`);
 }
 
 const pick = async (query: string) => (await (await client.query({ query, format: 'JSONEachRow' })).json<{ p: string; r: string }>());

@@ -132,7 +132,6 @@ function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params
   if (usesStarts(q, shape, registry)) return runsFromStarts(q, shape, registry, params);
   const arrayJoins: string[] = [];
   const firsts: string[] = [];
-  const filters: string[] = [];
   for (const d of shape.groupBy) {
     const run = dimensions[d].run;
     if (!('set' in run)) continue;
@@ -142,13 +141,8 @@ function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params
     arrayJoins.push(`ARRAY JOIN ${values} AS g_${d}, arrayEnumerate(${values}) AS i_${d}`);
     firsts.push(`i_${d} = 1`);
   }
-  for (const d of Object.keys(q.filters) as Dimension[]) {
-    const run = dimensions[d].run;
-    if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
-    else if (!shape.groupBy.includes(d)) filters.push(`AND hasAny(${run.set}, {f_${d}:Array(String)})`);
-  }
-  if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
-  if (q.withRuns === false) filters.push('AND 0');
+  // A grouped set dimension's filter is applied inside its array, above.
+  const filters = runFilters(q, (d, set) => (shape.groupBy.includes(d) ? undefined : `AND hasAny(${set}, {f_${d}:Array(String)})`));
   const keys = joinKeys(shape);
   const names = keys.map((k) => k.name);
   const keyed = keys.length > 0;
@@ -161,6 +155,22 @@ function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params
     filters: filters.join(' '),
     group_by: keyed ? `GROUP BY GROUPING SETS ((${names.join(', ')}), ())` : '',
   });
+}
+
+/**
+ * The filter clauses on a run table: run attributes by value, a set dimension as `setFilter` says
+ * (nothing when it returns undefined), the scope, and none at all when runs are not wanted.
+ */
+function runFilters(q: CostQuery, setFilter: (d: Dimension, set: string) => string | undefined): string[] {
+  const out: string[] = [];
+  for (const d of Object.keys(q.filters) as Dimension[]) {
+    const run = dimensions[d].run;
+    const clause = 'attribute' in run ? `AND ${run.attribute} IN {f_${d}:Array(String)}` : setFilter(d, run.set);
+    if (clause) out.push(clause);
+  }
+  if (q.scope) out.push('AND product_line_id IN {scope:Array(String)}');
+  if (q.withRuns === false) out.push('AND 0');
+  return out;
 }
 
 /** Event-level (set) dimensions the query groups or filters by. */
@@ -210,32 +220,29 @@ function runTiers(q: CostQuery, shape: Shape): { table?: string; dayFrom: number
  */
 function runsFromStarts(q: CostQuery, shape: Shape, registry: RunBits | false, params: Record<string, unknown>): string {
   const sets = setDimensions(q, shape);
+  // usesStarts: a registry is at hand whenever a set dimension is involved.
+  const valuesOf = (d: Dimension) => (registry as RunBits).get(d)!;
   const bitsOf = (d: Dimension) => (dimensions[d].run as { bits: string }).bits;
-  const filters: string[] = [];
-  for (const d of Object.keys(q.filters) as Dimension[]) {
-    const run = dimensions[d].run;
-    if ('attribute' in run) filters.push(`AND ${run.attribute} IN {f_${d}:Array(String)}`);
-    else {
-      params[`m_${d}`] = bitMask((registry as RunBits).get(d)!, q.filters[d]);
-      filters.push(`AND bitAnd(${bitsOf(d)}, {m_${d}:UInt64}) != 0`);
-    }
-  }
-  if (q.scope) filters.push('AND product_line_id IN {scope:Array(String)}');
-  if (q.withRuns === false) filters.push('AND 0');
+  const filters = runFilters(q, (d) => {
+    params[`m_${d}`] = bitMask(valuesOf(d), q.filters[d]);
+    return `AND bitAnd(${bitsOf(d)}, {m_${d}:UInt64}) != 0`;
+  });
 
   const keys = joinKeys(shape);
   const names = keys.map((k) => k.name);
   const keyed = keys.length > 0;
   const grouped = shape.groupBy.filter((d) => sets.includes(d));
   for (const d of grouped) {
-    params[`n_${d}`] = namesByBit((registry as RunBits).get(d)!);
-    params[`k_${d}`] = bitMask((registry as RunBits).get(d)!);
+    params[`n_${d}`] = namesByBit(valuesOf(d));
+    params[`k_${d}`] = bitMask(valuesOf(d));
   }
-  const inner = (time: string) => [
-    ...keys.filter((k) => !grouped.some((d) => k.name === `g_${d}`)).map((k) => `${k.runs(time)} AS ${k.name}`),
-    ...grouped.map((d) => `${q.filters[d] ? `bitAnd(${bitsOf(d)}, {m_${d}:UInt64})` : bitsOf(d)} AS bits_${d}`),
+  // The inner keys: the run keys that are not grouped sets, then each grouped set's bits.
+  const innerKeys = [
+    ...keys.filter((k) => !grouped.some((d) => k.name === `g_${d}`)),
+    ...grouped.map((d) => ({ name: `bits_${d}`, runs: () => (q.filters[d] ? `bitAnd(${bitsOf(d)}, {m_${d}:UInt64})` : bitsOf(d)) })),
   ];
-  const innerNames = inner('started_at').map((k) => k.replace(/^.* AS /, ''));
+  const inner = (time: string) => innerKeys.map((k) => `${k.runs(time)} AS ${k.name}`);
+  const innerNames = innerKeys.map((k) => k.name);
   const t = runTiers(q, shape);
   params.run_day_from = toClickHouseTime(t.dayFrom).slice(0, 19);
   params.run_day_to = toClickHouseTime(t.dayTo).slice(0, 19);

@@ -7,6 +7,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Lease } from '../cluster/claims.js';
 import { fillSlots, sql } from '../sql.js';
 import { forgetRunBits } from '../costs/run-bits.js';
+import { dimensions } from '../costs/dimensions.js';
 import { fromClickHouseTime, toClickHouseTime } from '../clickhouse-time.js';
 
 export type ApplierOptions = {
@@ -28,6 +29,9 @@ export type ApplierOptions = {
   onCluster?: string;
   log?: { warn: (msg: string) => void; error: (obj: unknown, msg: string) => void };
 };
+
+/** The event-level run dimensions that have bits (migrations/020): run-changes.sql binds v_/b_ of each. */
+const bitDimensions = Object.entries(dimensions).filter(([, spec]) => 'bits' in spec.run).map(([d]) => d);
 
 type Pending = { commit_id: string; rows: number; corrections: number; logged_at: string };
 type Waiter = (stamp: number) => void;
@@ -267,13 +271,14 @@ export class Applier {
     }
     if (take.length < pending.length) this.#again = true;
     const commits = take.map((p) => p.commit_id);
+    const logged = [...new Set(take.map((p) => p.logged_at))];
     const stamp = Math.max(Date.now(), this.#lastStamp + 1);
     this.#inFlightSince = stamp;
     try {
-      await this.#registerRunValues(commits, [...new Set(take.map((p) => p.logged_at))]);
+      await this.#registerRunValues(commits, logged);
       const corrections = take.some((p) => p.corrections > 0);
       const checked = Boolean(lease) || take.some((p) => this.#unchecked.has(p.commit_id));
-      const params = { commits, logged: [...new Set(take.map((p) => p.logged_at))], stamp: toClickHouseTime(new Date(stamp)), version: stamp, lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' };
+      const params = { commits, logged, stamp: toClickHouseTime(new Date(stamp)), version: stamp, lease_prefix: lease?.prefix ?? '', lease_term: lease?.term ?? '' };
       // The runs' changes first, from the rows the apply is about to insert (run-changes.sql).
       const batch = await this.#applySql(corrections, lease?.term, checked, false);
       await this.client.command({ query: fillSlots(sql('events/run-changes'), { batch, seconds: this.#seconds() }), query_params: { ...params, ...(await this.#registry()) } });
@@ -297,7 +302,7 @@ export class Applier {
       this.#inFlightSince = undefined;
     }
     for (const listener of this.#listeners) listener({ commits, stamp });
-    await this.#dropApplied(commits, [...new Set(take.map((p) => p.logged_at))]);
+    await this.#dropApplied(commits, logged);
     if (performance.now() > this.#nextPrune) {
       this.#nextPrune = performance.now() + 10 * 60_000;
       await this.prune().catch((err) => this.opts.log?.warn(`applier: pruning the event log failed: ${String(err)}`));
@@ -413,7 +418,7 @@ export class Applier {
       format: 'JSONEachRow',
     })).json<{ dimension: string; v: string[]; b: number[] }>();
     const out: Record<string, (string | number)[]> = {};
-    for (const d of ['type', 'status', 'provider', 'model', 'tool']) {
+    for (const d of bitDimensions) {
       const r = rows.find((x) => x.dimension === d);
       out[`v_${d}`] = r?.v ?? [];
       out[`b_${d}`] = (r?.b ?? []).map(Number);
