@@ -142,7 +142,7 @@ function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params
     firsts.push(`i_${d} = 1`);
   }
   // A grouped set dimension's filter is applied inside its array, above.
-  const filters = runFilters(q, (d, set) => (shape.groupBy.includes(d) ? undefined : `AND hasAny(${set}, {f_${d}:Array(String)})`));
+  const filters = runTableFilters(q, (d, set) => (shape.groupBy.includes(d) ? undefined : `AND hasAny(${set}, {f_${d}:Array(String)})`));
   const keys = joinKeys(shape);
   const names = keys.map((k) => k.name);
   const keyed = keys.length > 0;
@@ -161,7 +161,7 @@ function runsQuery(q: CostQuery, shape: Shape, registry: RunBits | false, params
  * The filter clauses on a run table: run attributes by value, a set dimension as `setFilter` says
  * (nothing when it returns undefined), the scope, and none at all when runs are not wanted.
  */
-function runFilters(q: CostQuery, setFilter: (d: Dimension, set: string) => string | undefined): string[] {
+function runTableFilters(q: CostQuery, setFilter: (d: Dimension, set: string) => string | undefined): string[] {
   const out: string[] = [];
   for (const d of Object.keys(q.filters) as Dimension[]) {
     const run = dimensions[d].run;
@@ -223,7 +223,7 @@ function runsFromStarts(q: CostQuery, shape: Shape, registry: RunBits | false, p
   // usesStarts: a registry is at hand whenever a set dimension is involved.
   const valuesOf = (d: Dimension) => (registry as RunBits).get(d)!;
   const bitsOf = (d: Dimension) => (dimensions[d].run as { bits: string }).bits;
-  const filters = runFilters(q, (d) => {
+  const filters = runTableFilters(q, (d) => {
     params[`m_${d}`] = bitMask(valuesOf(d), q.filters[d]);
     return `AND bitAnd(${bitsOf(d)}, {m_${d}:UInt64}) != 0`;
   });
