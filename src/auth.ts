@@ -1,6 +1,6 @@
 // API keys and roles. Keys come from API_KEYS / API_KEYS_FILE as `role:key[:productline|productline]`,
 // are kept only as SHA-256 digests, compared in constant time, and never logged.
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ConfigError, type Config } from './config.js';
@@ -9,7 +9,7 @@ import { ApiError } from './errors.js';
 export const roles = ['ingest', 'read', 'export', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
-export type ApiKey = { role: Role; digest: Buffer; id: string; productLines?: string[] };
+export type ApiKey = { role: Role; digest: string; id: string; productLines?: string[] };
 export type Principal = { role: Role; id: string; productLines?: string[] };
 
 declare module 'fastify' {
@@ -29,9 +29,16 @@ declare module 'fastify' {
   }
 }
 
-// One-shot: a Hash object per request is a native object the garbage collector must finalize,
-// which cost more than the digest itself on the cached read path.
-const digest = (key: string): Buffer => hash('sha256', key, 'buffer') as unknown as Buffer;
+// One-shot and as hex: a Hash object or a Buffer per request is a native allocation the garbage
+// collector must finalize, which cost more than the digest itself on the cached read path.
+const digest = (key: string): string => hash('sha256', key, 'hex');
+
+/** Two hex digests compared without an early exit (crypto.timingSafeEqual would need Buffers). */
+function sameDigest(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
 
 export function parseApiKeys(source: string, variable: string): ApiKey[] {
   return source
@@ -45,7 +52,8 @@ export function parseApiKeys(source: string, variable: string): ApiKey[] {
         throw new ConfigError(`invalid configuration:\n  ${variable}: entries must be role:key[:scope] with role one of ${roles.join(', ')}`);
       }
       const productLines = scope ? scope.split('|').filter(Boolean) : undefined;
-      return { role: role as Role, digest: digest(key), id: digest(key).toString('hex').slice(0, 12), productLines };
+      const d = digest(key);
+      return { role: role as Role, digest: d, id: d.slice(0, 12), productLines };
     });
 }
 
@@ -69,7 +77,7 @@ export const isLoopback = (host: string) => host === 'localhost' || host === '::
 export function findKey(keys: ApiKey[], presented: string): ApiKey | undefined {
   const candidate = digest(presented);
   let found: ApiKey | undefined;
-  for (const key of keys) if (timingSafeEqual(key.digest, candidate) && !found) found = key;
+  for (const key of keys) if (sameDigest(key.digest, candidate) && !found) found = key;
   return found;
 }
 

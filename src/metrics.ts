@@ -9,16 +9,73 @@ import type { Receipt } from './events/ingest.js';
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
+type RequestSeries = { method: string; route: string; status: string; buckets: number[]; sum: number; count: number };
+
+/**
+ * The HTTP request histogram and counter, kept as plain numbers per series and rendered by the
+ * registry like prom-client's own: prom-client validates and hashes the label set on every
+ * observation, which cost a cache hit ~3.5 µs of its ~25 (README "Query": cached ÷ hello world).
+ * Same names, labels, buckets and exposition as the Histogram and Counter they replace.
+ */
+export class RequestMetrics {
+  readonly #series = new Map<string, RequestSeries>();
+
+  constructor(registry: Registry) {
+    const histogram = {
+      name: 'agent_ledger_http_request_duration_seconds', help: 'HTTP request latency by route template, method and status code.',
+      type: 'histogram', aggregator: 'sum',
+      get: async () => ({ ...histogram, values: [...this.#series.values()].flatMap((s) => this.#histogramValues(s)) }),
+    };
+    const counter = {
+      name: 'agent_ledger_http_requests_total', help: 'HTTP responses by route template and status code.',
+      type: 'counter', aggregator: 'sum',
+      get: async () => ({ ...counter, values: this.#countValues() }),
+    };
+    registry.registerMetric(histogram as never);
+    registry.registerMetric(counter as never);
+  }
+
+  /** One response: latency in seconds. Unmatched URLs should share one route label (scanners). */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const id = `${method} ${status} ${route}`;
+    let s = this.#series.get(id);
+    if (!s) this.#series.set(id, (s = { method, route, status: String(status), buckets: latencyBuckets.map(() => 0), sum: 0, count: 0 }));
+    const i = latencyBuckets.findIndex((le) => seconds <= le);
+    if (i >= 0) s.buckets[i]!++;
+    s.sum += seconds;
+    s.count++;
+  }
+
+  #histogramValues(s: RequestSeries): MetricValue[] {
+    const labels = { method: s.method, route: s.route, status_code: s.status };
+    const name = 'agent_ledger_http_request_duration_seconds';
+    let cumulative = 0;
+    return [
+      ...latencyBuckets.map((le, i) => ({ labels: { ...labels, le }, value: (cumulative += s.buckets[i]!), metricName: `${name}_bucket` })),
+      { labels: { ...labels, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` },
+      { labels, value: s.sum, metricName: `${name}_sum` },
+      { labels, value: s.count, metricName: `${name}_count` },
+    ];
+  }
+
+  /** The counter is by (route, code): series that differ only by method add up. */
+  #countValues(): MetricValue[] {
+    const counts = new Map<string, MetricValue>();
+    for (const s of this.#series.values()) {
+      const key = `${s.status} ${s.route}`;
+      const v = counts.get(key);
+      if (v) v.value += s.count;
+      else counts.set(key, { labels: { route: s.route, code: s.status }, value: s.count });
+    }
+    return [...counts.values()];
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpDuration = new Histogram({
-    name: 'agent_ledger_http_request_duration_seconds', help: 'HTTP request latency by route template, method and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const, buckets: latencyBuckets, registers: [this.registry],
-  });
-  readonly httpRequests = new Counter({
-    name: 'agent_ledger_http_requests_total', help: 'HTTP responses by route template and status code.',
-    labelNames: ['route', 'code'] as const, registers: [this.registry],
-  });
+  /** Request latency and count per (method, route, status): see RequestMetrics. */
+  readonly http = new RequestMetrics(this.registry);
   readonly clickhouseDuration = new Histogram({
     name: 'agent_ledger_clickhouse_query_duration_seconds', help: 'ClickHouse calls until the result is available, by kind (query, insert, command, exec), tag (log_comment or table) and outcome.',
     labelNames: ['kind', 'tag', 'outcome'] as const, buckets: latencyBuckets, registers: [this.registry],
@@ -108,21 +165,9 @@ export function instrumentClient(client: ClickHouseClient, observer: Observer): 
 }
 
 export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
-  // The labelled series of each (method, route, status), looked up once: labelling on every
-  // response costs more than the observation.
-  const series = new Map<string, { duration: ReturnType<Metrics['httpDuration']['labels']>; count: ReturnType<Metrics['httpRequests']['labels']> }>();
   app.addHook('onResponse', (request, reply, done) => {
     // Unmatched URLs share one label so scanners cannot blow up the series count.
-    const route = request.routeOptions.url ?? 'unmatched';
-    const id = `${request.method} ${reply.statusCode} ${route}`;
-    let s = series.get(id);
-    if (!s) {
-      const status = String(reply.statusCode);
-      s = { duration: metrics.httpDuration.labels({ method: request.method, route, status_code: status }), count: metrics.httpRequests.labels({ route, code: status }) };
-      series.set(id, s);
-    }
-    s.duration.observe(reply.elapsedTime / 1000);
-    s.count.inc();
+    metrics.http.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   const stop = instrumentClient(app.engine.client, (kind, tag, outcome, seconds) => metrics.clickhouseDuration.observe({ kind, tag, outcome }, seconds));

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
+import { Metrics } from '../src/metrics.js';
 import { buildTestApp, makeEvent, post, type TestApp } from './helper.js';
 
 const KEYS = 'admin:metrics-admin-key,ingest:metrics-ingest-key,read:metrics-read-key';
@@ -70,6 +71,27 @@ describe('/metrics', () => {
     expect(sample(text, 'agent_ledger_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
     expect(sample(text, 'agent_ledger_http_request_duration_seconds_sum', { method: 'GET', route: '/api/v1/prices', status_code: '200' })).toBeGreaterThan(0);
     expect(sample(text, 'agent_ledger_http_requests_total', { route: '/api/v1/prices', code: '200' })).toBe(3);
+    const prices = { method: 'GET', route: '/api/v1/prices', status_code: '200' };
+    expect(sample(text, 'agent_ledger_http_request_duration_seconds_bucket', { ...prices, le: '+Inf' })).toBe(3);
+    expect(sample(text, 'agent_ledger_http_request_duration_seconds_bucket', { ...prices, le: '30' })).toBe(3);
+    expect(text).toMatch(/^# TYPE agent_ledger_http_request_duration_seconds histogram$/m);
+    expect(text).toMatch(/^# TYPE agent_ledger_http_requests_total counter$/m);
+  });
+
+  it('renders request latencies as cumulative Prometheus buckets, exactly', async () => {
+    const metrics = new Metrics();
+    for (const seconds of [0.0005, 0.003, 0.004, 0.2, 0.25, 40]) metrics.http.observe('GET', '/x', 200, seconds);
+    metrics.http.observe('POST', '/x', 200, 0.01);
+    metrics.http.observe('GET', '/x', 500, 0.01);
+    const out = await metrics.render();
+    const get = { method: 'GET', route: '/x', status_code: '200' };
+    const bucket = (le: string) => sample(out, 'agent_ledger_http_request_duration_seconds_bucket', { ...get, le });
+    expect([bucket('0.001'), bucket('0.0025'), bucket('0.005'), bucket('0.1'), bucket('0.25'), bucket('0.5'), bucket('30'), bucket('+Inf')]).toEqual([1, 1, 3, 3, 5, 5, 5, 6]);
+    expect(sample(out, 'agent_ledger_http_request_duration_seconds_count', get)).toBe(6);
+    expect(sample(out, 'agent_ledger_http_request_duration_seconds_sum', get)).toBeCloseTo(40.4575, 10);
+    // The counter is by route and code: GET and POST with 200 add up, the 500 stays apart.
+    expect(sample(out, 'agent_ledger_http_requests_total', { route: '/x', code: '200' })).toBe(7);
+    expect(sample(out, 'agent_ledger_http_requests_total', { route: '/x', code: '500' })).toBe(1);
   });
 
   it('times ClickHouse calls by query tag and kind', () => {
