@@ -343,6 +343,31 @@ describe('money flow', () => {
     expect(flow.nodes.find((n: { id: string }) => n.id === 'model:gpt-4o-mini').cost_usd).toBe('0.532500000003');
   });
 
+  it('over a window, delegations: a parent started before the window, a parent not in the ledger, a parent in another product line', async () => {
+    const at = (day: string) => ({ timestamp: `2026-03-${day}Z` });
+    const batch = [
+      llm('m1', '01T00:00:00', 'openai', 'gpt-4o', '4', 10, 10, { timestamp: '2026-02-28T23:00:00Z', agent_id: 'planner-x' }),
+      llm('m2', '01T01:00:00', 'openai', 'gpt-4o', '0.5', 10, 10, { ...at('01T01:00:00'), agent_id: 'worker', parent_run_id: 'm1' }),
+      llm('m3', '01T01:10:00', 'openai', 'gpt-4o', '0.25', 10, 10, { ...at('01T01:10:00'), agent_id: 'orphan', parent_run_id: 'ghost' }),
+      llm('m4', '01T01:20:00', 'openai', 'gpt-4o', '0.125', 10, 10, { ...at('01T01:20:00'), agent_id: 'stray', parent_run_id: 's-m' }),
+      llm('m5', '01T01:30:00', 'openai', 'gpt-4o', '1', 10, 10, { ...at('01T01:30:00'), agent_id: 'worker' }),
+      llm('s-m', '01T02:00:00', 'openai', 'gpt-4o', '2', 10, 10, { ...at('01T02:00:00'), product_line_id: 'sales', agent_id: 'closer2' }),
+    ];
+    expect((await post(t.app, batch, as('ing'))).json()).toMatchObject({ accepted: 6 });
+    const runs = async (key: string) => {
+      const flow = (await get('money-flow?from=2026-03-01&to=2026-03-02', key)).json();
+      return flow.edges.filter((e: FlowEdge) => e.kind !== 'spend').map((e: FlowEdge) => `${e.from} -> ${e.to}: ${e.cost_usd} / ${e.calls}`).sort();
+    };
+    const support = [
+      'agent:planner-x -> agent:worker: 0.5 / 1', // m1 started the day before and still calls m2
+      'entry:runs started -> agent:orphan: 0.25 / 1', // its parent "ghost" is not in the ledger
+      'entry:runs started -> agent:stray: 0.125 / 1', // its parent is a run of another product line
+      'entry:runs started -> agent:worker: 1 / 1',
+    ];
+    expect(await runs('rd-support')).toEqual(support);
+    expect(await runs('rd')).toEqual([...support, 'entry:runs started -> agent:closer2: 2 / 1'].sort());
+  });
+
   it('escapes names Mermaid would parse', async () => {
     const hostile = 'evil"]; click n0 "javascript:alert(1)" %%<b>|x|';
     const res = await post(t.app, [llm('x1', '25T10:00:00', 'openai', 'gpt-4o', '0.01', 10, 10, { agent_id: hostile, timestamp: '2026-02-03T10:00:00Z' })], as('ing'));
