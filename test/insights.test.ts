@@ -113,6 +113,19 @@ describe('unit economics', () => {
     expect(customers.rows.map((r: { group: Record<string, string>; runs: number }) => [r.group.customer, r.group.agent, r.runs])).toEqual([
       ['acme', 'architect', 1], ['acme', 'planner', 2], ['acme', 'coder', 1], ['acme', 'searcher', 1], // 0.40, 0.35, 0.3245, 0.0375
     ]);
+    // A run that used two models is a row in each, and once in the totals (April, a window of its own).
+    const april = (day: string) => ({ timestamp: `2026-04-${day}Z` });
+    expect((await post(t.app, [
+      llm('mm1', '01T00:00:00', 'openai', 'gpt-4o', '1', 10, 10, april('01T09:00:00')),
+      llm('mm1', '01T00:00:00', 'anthropic', 'claude-sonnet-4', '2', 10, 10, april('01T09:01:00')),
+      llm('mm2', '01T00:00:00', 'openai', 'gpt-4o', '4', 10, 10, april('01T10:00:00')),
+    ], as('ing'))).json()).toMatchObject({ accepted: 3 });
+    const two = (await get('unit-economics?from=2026-04-01&to=2026-04-02&group_by=model')).json();
+    expect(two.rows.map((r: { group: { model: string }; runs: number; cost_usd: string }) => [r.group.model, r.runs, r.cost_usd])).toEqual([['gpt-4o', 2, '7'], ['claude-sonnet-4', 1, '3']]);
+    expect(two.totals).toMatchObject({ runs: 2, cost_usd: '7', cost_per_run: '3.5' });
+    // By attributes alone the rows are the totals' parts: the same totals as without a group-by.
+    const byAgent = (await get('unit-economics?from=2026-04-01&to=2026-04-02&group_by=agent,segment')).json();
+    expect(byAgent.totals).toEqual((await get('unit-economics?from=2026-04-01&to=2026-04-02')).json().totals);
   });
 
   it('scoped keys see only their product lines; bad input is a 400 naming the parameter', async () => {

@@ -20,12 +20,16 @@ export function byCostThenKeys(keys: string[]) {
 
 export async function unitEconomicsReport(client: ClickHouseClient, window: Window, filters: Filters, scope: string[] | undefined, groupBy: InsightDimension[], limit: number) {
   const base = { from: window.from, to: window.to, filters, scope };
+  // Grouped by run attributes alone, every run is in exactly one row, so the rows add up to the
+  // totals (every row is returned; the limit cuts in JS). By model a run counts in each model it
+  // used, so the totals need their own statement (each one reads every run: docs/insights.md).
+  const oneRowPerRun = !groupBy.includes('model');
   const [grouped, total] = await Promise.all([
     groupBy.length ? runAggregates(client, { ...base, groupBy }) : Promise.resolve([]),
-    runAggregates(client, { ...base, groupBy: [] }),
+    groupBy.length && oneRowPerRun ? Promise.resolve(undefined) : runAggregates(client, { ...base, groupBy: [] }),
   ]);
+  const totals = total ? (total[0] ?? addAggregates([])) : addAggregates(grouped);
   grouped.sort(byCostThenKeys(groupBy));
-  const totals = total[0] ?? addAggregates([]);
   return {
     inputs: inputs(window, filters, { group_by: groupBy, definitions: pick('run', 'success', 'retry_cost', 'failed_run_cost', 'rounding', ...(groupBy.includes('model') ? ['model' as const] : [])) }),
     rows: grouped.slice(0, limit).map((r) => ({ group: r.key, ...unitEconomics(r) })),
