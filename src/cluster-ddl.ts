@@ -33,6 +33,7 @@ export const shardedTables: ReadonlyMap<string, string | undefined> = new Map<st
   ['cost_purchase_daily', 'rand()'],
   ['cost_business_daily', 'rand()'],
   ['cost_customer_daily', 'rand()'],
+  ['invoice_lines_daily', 'rand()'],
 ]);
 
 /** Where a table's rows are stored: `<name>_local` for a sharded table on a cluster, else the table itself. */

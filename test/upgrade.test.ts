@@ -50,7 +50,8 @@ afterAll(async () => {
 describe('upgrade in place', () => {
   it('applies the new migrations with progress output per month and drops the wide rollup', async () => {
     expect(report.applied).toEqual(expect.arrayContaining(['012_create_run_facts', '013_create_narrow_rollups', '014_drop_wide_rollup', '017_create_daily_rollups']));
-    for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily']) {
+    expect(report.applied).toContain('022_create_invoice_lines_daily');
+    for (const table of ['run_facts', 'cost_purchase_hourly', 'cost_business_hourly', 'cost_customer_hourly', 'cost_purchase_daily', 'cost_business_daily', 'cost_customer_daily', 'invoice_lines_daily']) {
       const lines = progress.filter((l) => l.startsWith(`backfill ${table}:`));
       const months = [`backfill ${table}: 2025-12 done (1/3 months`, `backfill ${table}: 2026-01 done (2/3 months`, `backfill ${table}: 2026-02 done (3/3 months`];
       // run_facts is filled by migration 012 and rebuilt with its bit sets by 020
@@ -79,6 +80,9 @@ describe('upgrade in place', () => {
       const [r] = await rows<Record<string, string>>(app, `SELECT toString(sum(cost_usd)) AS cost, sum(events) AS events FROM ${table}`);
       expect(r, table).toEqual({ cost: raw!.cost, events: raw!.events });
     }
+    const [lines] = await rows<Record<string, string>>(app, 'SELECT toString(sum(cost_usd)) AS cost, sum(events) AS events, sum(tokens) AS tokens FROM invoice_lines_daily');
+    const [billable] = await rows<Record<string, string>>(app, "SELECT toString(sum(cost_usd)) AS cost, countIf(record_type = 'event') AS events, sum(input_tokens + output_tokens) AS tokens FROM cost_events WHERE type != 'outcome'");
+    expect(lines).toEqual(billable);
     const [facts] = await rows<Record<string, string>>(app, 'SELECT toString(sum(cost_usd)) AS cost, sum(events) AS events, count() AS runs FROM run_facts FINAL');
     expect(facts).toEqual({ cost: raw!.cost, events: raw!.events, runs: raw!.runs });
     expect(Number(raw!.events)).toBe(20003);

@@ -69,7 +69,16 @@ export async function customerMargins(client: ClickHouseClient, window: Window, 
 
 type LineRow = { customer: string; step: string; source: string; metric: string; qty: string; amount: string; events: number };
 
-export async function invoiceDrafts(client: ClickHouseClient, window: Window, month: string, filters: Filters, scope: string[] | undefined, limit: number) {
+const DAY = 86_400_000;
+/** Filters the daily invoice lines carry; any other filter reads the month's raw events. */
+const dailyLineFilters: readonly string[] = ['customer', 'product_line'];
+
+/**
+ * The month's invoice lines: whole UTC days from invoice_lines_daily and the edges (a month in a
+ * zone that is not UTC) from raw events; the raw events alone when a filter names a dimension the
+ * daily lines do not carry, the window holds no whole UTC day, or `opts.rollup` is false.
+ */
+function invoiceLinesQuery(window: Window, filters: Filters, scope: string[] | undefined, opts: { rollup?: false }) {
   const params: Record<string, unknown> = { from: toClickHouseTime(window.from), to: toClickHouseTime(window.to) };
   const clauses: string[] = [];
   for (const [d, values] of Object.entries(filters) as [Dimension, string[]][]) {
@@ -80,7 +89,19 @@ export async function invoiceDrafts(client: ClickHouseClient, window: Window, mo
     params.scope = scope;
     clauses.push('AND product_line_id IN {scope:Array(String)}');
   }
-  const rs = await client.query({ query: fillSlots(sql('insights/invoice-lines'), { filters: clauses.join(' ') }), query_params: params, format: 'JSONEachRow' });
+  const filterSql = clauses.join(' ');
+  const dayFrom = Math.ceil(window.from / DAY) * DAY;
+  const dayTo = Math.floor(window.to / DAY) * DAY;
+  const daily = opts.rollup !== false && dayFrom < dayTo && Object.keys(filters).every((d) => dailyLineFilters.includes(d));
+  if (!daily) return { query: fillSlots(sql('insights/invoice-lines'), { filters: filterSql }), params };
+  Object.assign(params, { day_from: toClickHouseTime(dayFrom).slice(0, 19), day_to: toClickHouseTime(dayTo).slice(0, 19) });
+  const edges = dayFrom > window.from || dayTo < window.to ? fillSlots(sql('insights/invoice-lines-edges'), { filters: filterSql }) : '';
+  return { query: fillSlots(sql('insights/invoice-lines-daily'), { filters: filterSql, edges }), params };
+}
+
+export async function invoiceDrafts(client: ClickHouseClient, window: Window, month: string, filters: Filters, scope: string[] | undefined, limit: number, opts: { rollup?: false } = {}) {
+  const { query, params } = invoiceLinesQuery(window, filters, scope, opts);
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   const byCustomer = new Map<string, LineRow[]>();
   for (const r of await rs.json<LineRow>()) byCustomer.set(r.customer, [...(byCustomer.get(r.customer) ?? []), r]);
   const invoices = [...byCustomer].map(([customer, raw]) => {
