@@ -4,9 +4,9 @@ import { defineConfig } from 'vitest/config';
 // (one per file; test/helper.ts): the `server` project as a plain server (the HTTP client, the
 // applier's lease), the `cluster` project on a one-shard cluster where every read and write goes
 // through Distributed tables (src/cluster-ddl.ts). Between them: migrations fresh and re-run (both),
-// ingest and budgets (server), /agent-costs, chargeback and exports (cluster).
+// ingest and budgets (server), /agent-costs, chargeback, exports and invoice lines (cluster).
 const serverFiles = ['test/config-migrations.test.ts', 'test/ingest.test.ts', 'test/guardrails.test.ts'];
-const clusterFiles = ['test/config-migrations.test.ts', 'test/agent-costs.test.ts', 'test/chargeback.test.ts'];
+const clusterFiles = ['test/config-migrations.test.ts', 'test/agent-costs.test.ts', 'test/chargeback.test.ts', 'test/invoice-lines.test.ts'];
 
 export default defineConfig({
   test: {
