@@ -130,17 +130,28 @@ describe('insights grouped or filtered by model from bit sets equal the value se
   for (const shape of shapes) {
     it(`${shape.groupBy.join(' × ')}${shape.filters ? ` where ${JSON.stringify(shape.filters)}` : ''}`, async () => {
       const q: RunQuery = { from: FROM, to: TO, filters: shape.filters ?? {}, groupBy: shape.groupBy, mid: shape.mid };
-      const run = async (registry: Awaited<ReturnType<typeof loadRunBits>> | false) => {
-        const { query, params } = buildRunQuery(q, registry);
+      const run = async (registry: Awaited<ReturnType<typeof loadRunBits>> | false, query0 = q, total = false) => {
+        const { query, params } = buildRunQuery(query0, registry, { total });
         const rows = await (await t.app.engine.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_decimals: 1 } })).json<Raw>();
-        return { query, rows: rows.map((r) => JSON.stringify(r)).sort() };
+        // is_total is 0 on every row but the totals' (only the bit-set statement has the column)
+        const rowsOf = (isTotal: number) => rows.filter((r) => Number(r.is_total ?? 0) === isTotal).map(({ is_total: _t, ...r }) => JSON.stringify(r)).sort();
+        return { query, rows: rowsOf(0), totals: rowsOf(1) };
       };
-      const bits = await run(await loadRunBits(t.app.engine.client));
+      const registry = await loadRunBits(t.app.engine.client);
+      const bits = await run(registry);
       const sets = await run(false);
       expect(bits.query).toMatch(shape.groupBy.includes('model') ? /bits_model/ : /model_bits/);
       expect(sets.query).not.toMatch(/model_bits/);
       expect(bits.rows).toEqual(sets.rows);
       if (!(shape.filters?.model?.length === 1 && shape.filters.model[0] === '')) expect(bits.rows.length).toBeGreaterThan(0);
+      if (shape.groupBy.includes('model')) {
+        // The rows and the totals from one read: the same rows, and totals equal to the ungrouped statement's (each run once)
+        const both = await run(registry, q, true);
+        expect(both.rows).toEqual(bits.rows);
+        const ungrouped = await run(false, { ...q, groupBy: [] });
+        const blankKeys = Object.fromEntries(q.groupBy.map((k) => [`k_${k}`, '']));
+        expect(both.totals.map((r) => JSON.parse(r))).toEqual(ungrouped.rows.map((r) => ({ ...blankKeys, ...JSON.parse(r) })));
+      }
     });
   }
 

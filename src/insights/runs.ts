@@ -68,7 +68,7 @@ const SETTINGS = "SETTINGS log_comment = 'insights.run-groups'";
  * model bit set first, then split by model (sql/insights/run-groups-bits.sql); otherwise one row
  * per (run, model) from the runs' model sets.
  */
-export function buildRunQuery(q: RunQuery, registry: RunBits | false = false): { query: string; params: Record<string, unknown> } {
+export function buildRunQuery(q: RunQuery, registry: RunBits | false = false, opts: { total?: boolean } = {}): { query: string; params: Record<string, unknown>; total: boolean } {
   const bits = registry && bitsUsable(registry, 'model', q.filters.model) ? registry : false;
   const { clauses, params: filterParams } = runFilters(q.filters, q.scope, bits);
   const params: Record<string, unknown> = { from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), ...filterParams };
@@ -80,33 +80,73 @@ export function buildRunQuery(q: RunQuery, registry: RunBits | false = false): {
     Object.assign(params, { n_model: namesByBit(models), k_model: bitMask(models), e_model: bitMask(models, ['']), m_model: bitMask(models, q.filters.model) });
     const others = q.groupBy.filter((k) => k !== 'model');
     const inner = fillSlots(sql('insights/run-groups'), {
-      keys: [...others.map((k) => `${keyExpression(k)} AS k_${k},`), 'model_bits AS bits_model,'].join(' '),
-      filters: clauses, array_join: '', group_by: `GROUP BY ${[...others.map((k) => `k_${k}`), 'bits_model'].join(', ')}`, settings: '',
+      keys: [...others.map((k) => `${keyExpression(k)} AS i_${k},`), 'model_bits AS bits_model,'].join(' '),
+      filters: clauses, array_join: '', group_by: `GROUP BY ${[...others.map((k) => `i_${k}`), 'bits_model'].join(', ')}`, settings: '',
     });
-    const keys = q.groupBy.map((k) => (k === 'model' ? '{n_model:Array(String)}[b_model + 1] AS k_model,' : `k_${k},`)).join(' ');
-    return { query: fillSlots(sql('insights/run-groups-bits'), { keys, inner, group_by: groupBy }), params };
+    // With the total: every inner row once more under bit 255 with empty keys, so one read of the
+    // runs gives the rows and the totals that count each run once (is_total = 1).
+    const total = opts.total === true;
+    const keyOf = (k: RunGroupKey) => (k === 'model' ? '{n_model:Array(String)}[b_model + 1]' : `i_${k}`);
+    const keys = q.groupBy.map((k) => (total ? `if(b_model = 255, '', ${keyOf(k)}) AS k_${k},` : `${keyOf(k)} AS k_${k},`)).join(' ');
+    return {
+      query: fillSlots(sql('insights/run-groups-bits'), {
+        keys: `${total ? 'b_model = 255' : '0'} AS is_total, ${keys}`, inner, total_bit: total ? '[toUInt8(255)]' : "CAST([], 'Array(UInt8)')",
+        group_by: `GROUP BY ${['is_total', ...q.groupBy.map((k) => `k_${k}`)].join(', ')}`,
+      }),
+      params,
+      total,
+    };
   }
   // Grouped by model with a model filter: keep only the filtered models' rows.
   const arrayJoin = grouped ? `ARRAY JOIN ${MODELS} AS g_model${q.filters.model ? ' WHERE g_model IN {f_model:Array(String)}' : ''}` : '';
   const keys = q.groupBy.map((k) => `${keyExpression(k)} AS k_${k},`).join(' ');
-  return { query: fillSlots(sql('insights/run-groups'), { keys, filters: clauses, array_join: arrayJoin, group_by: groupBy, settings: SETTINGS }), params };
+  return { query: fillSlots(sql('insights/run-groups'), { keys, filters: clauses, array_join: arrayJoin, group_by: groupBy, settings: SETTINGS }), params, total: false };
 }
 
 type Raw = Record<string, string | number>;
 
-export async function runAggregates(client: ClickHouseClient, q: RunQuery): Promise<RunAggregate[]> {
-  const rows = await withRunBits(client, q.filters, async (registry) => {
-    const { query, params } = buildRunQuery(q, registry);
-    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<Raw>();
+const aggregateOf = (groupBy: RunGroupKey[], r: Raw): RunAggregate => ({
+  key: Object.fromEntries(groupBy.map((k) => [k, String(r[`k_${k}`])])),
+  runs: Number(r.runs), successes: Number(r.successes), events: Number(r.events), retry_events: Number(r.retry_events),
+  escalated_runs: Number(r.escalated_runs), escalated_successes: Number(r.escalated_successes), with_outcome: Number(r.with_outcome),
+  cost: toUnits(String(r.cost)), failed_cost: toUnits(String(r.failed_cost)), retry_cost: toUnits(String(r.retry_cost)),
+  escalated_cost: toUnits(String(r.escalated_cost)), escalation_cost: toUnits(String(r.escalation_cost)), revenue: toUnits(String(r.revenue)),
+});
+
+async function readRuns(client: ClickHouseClient, q: RunQuery, total: boolean): Promise<{ rows: RunAggregate[]; total?: RunAggregate }> {
+  const { raw, withTotal } = await withRunBits(client, q.filters, async (registry) => {
+    const built = buildRunQuery(q, registry, { total });
+    const rs = await client.query({ query: built.query, query_params: built.params, format: 'JSONEachRow' });
+    return { raw: await rs.json<Raw>(), withTotal: built.total };
   });
-  return rows.filter((r) => Number(r.runs) > 0).map((r) => ({
-    key: Object.fromEntries(q.groupBy.map((k) => [k, String(r[`k_${k}`])])),
-    runs: Number(r.runs), successes: Number(r.successes), events: Number(r.events), retry_events: Number(r.retry_events),
-    escalated_runs: Number(r.escalated_runs), escalated_successes: Number(r.escalated_successes), with_outcome: Number(r.with_outcome),
-    cost: toUnits(String(r.cost)), failed_cost: toUnits(String(r.failed_cost)), retry_cost: toUnits(String(r.retry_cost)),
-    escalated_cost: toUnits(String(r.escalated_cost)), escalation_cost: toUnits(String(r.escalation_cost)), revenue: toUnits(String(r.revenue)),
-  }));
+  const rows = raw.filter((r) => Number(r.is_total ?? 0) === 0 && Number(r.runs) > 0).map((r) => aggregateOf(q.groupBy, r));
+  if (!withTotal) return { rows };
+  const t = raw.find((r) => Number(r.is_total) === 1);
+  return { rows, total: t ? { ...aggregateOf([], t), key: {} } : addAggregates([]) };
+}
+
+export async function runAggregates(client: ClickHouseClient, q: RunQuery): Promise<RunAggregate[]> {
+  return (await readRuns(client, q, false)).rows;
+}
+
+/**
+ * The groups and the totals (each run once). Grouped by run attributes alone the rows add up to the
+ * totals; by model a run is in a row per model it used, so the totals come from the same read of
+ * the runs (bit sets, sql/insights/run-groups-bits.sql) or, without usable bits, a second statement.
+ */
+export async function runAggregatesWithTotal(client: ClickHouseClient, q: RunQuery): Promise<{ rows: RunAggregate[]; total: RunAggregate }> {
+  if (!q.groupBy.length) {
+    const rows = await runAggregates(client, q);
+    return { rows: [], total: rows[0] ?? addAggregates([]) };
+  }
+  if (!q.groupBy.includes('model')) {
+    const rows = await runAggregates(client, q);
+    return { rows, total: addAggregates(rows) };
+  }
+  const read = await readRuns(client, q, true);
+  if (read.total) return { rows: read.rows, total: read.total };
+  const [total] = await runAggregates(client, { ...q, groupBy: [] });
+  return { rows: read.rows, total: total ?? addAggregates([]) };
 }
 
 /** Aggregates added together (for totals and "everything else" rows). */
