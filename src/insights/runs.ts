@@ -66,7 +66,8 @@ const SETTINGS = "SETTINGS log_comment = 'insights.run-groups'";
 /**
  * The run-groups statement. Grouped by model with a usable registry of bits: runs aggregated per
  * model bit set first, then split by model (sql/insights/run-groups-bits.sql); otherwise one row
- * per (run, model) from the runs' model sets.
+ * per (run, model) from the runs' model sets. `opts.total` asks the bit-set statement for the
+ * totals too (a row with is_total = 1); `total` in the answer says whether it has them.
  */
 export function buildRunQuery(q: RunQuery, registry: RunBits | false = false, opts: { total?: boolean } = {}): { query: string; params: Record<string, unknown>; total: boolean } {
   const bits = registry && bitsUsable(registry, 'model', q.filters.model) ? registry : false;
@@ -122,7 +123,7 @@ async function readRuns(client: ClickHouseClient, q: RunQuery, total: boolean): 
   const rows = raw.filter((r) => Number(r.is_total ?? 0) === 0 && Number(r.runs) > 0).map((r) => aggregateOf(q.groupBy, r));
   if (!withTotal) return { rows };
   const t = raw.find((r) => Number(r.is_total) === 1);
-  return { rows, total: t ? { ...aggregateOf([], t), key: {} } : addAggregates([]) };
+  return { rows, total: t ? aggregateOf([], t) : addAggregates([]) };
 }
 
 export async function runAggregates(client: ClickHouseClient, q: RunQuery): Promise<RunAggregate[]> {
