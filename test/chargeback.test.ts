@@ -72,6 +72,23 @@ describe('weekly chargeback', () => {
     expect((await send('POST', '/api/v1/reprice', { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z', provider: 'wk' })).json()).toMatchObject({ repriced: 1, delta_usd: '-0.7' });
     await compare();
   });
+
+  it('the periods listing: ledger cost and events per month equal the raw ledger, scoped or not, corrections included', async () => {
+    // Events at a month boundary, in months no other test reads (a correction from the re-pricing above is in March).
+    await ingest([
+      makeEvent({ product_line_id: 'wk-a', timestamp: '2025-07-31T23:59:59.999Z', cost_usd: '0.000000000007' }),
+      makeEvent({ product_line_id: 'support', timestamp: '2025-08-01T00:00:00Z', cost_usd: '2.5' }),
+    ]);
+    for (const [key, scope] of [['rd', undefined], ['scoped', ['support']]] as const) {
+      const raw = await rows<{ month: string; cost: string; events: string }>(t.app,
+        `SELECT substring(toString(toStartOfMonth(timestamp)), 1, 7) AS month, toString(sum(cost_usd)) AS cost, toString(countIf(record_type = 'event')) AS events FROM cost_events ${scope ? "WHERE product_line_id = 'support'" : ''} GROUP BY month ORDER BY month`);
+      const listed = (await get('/api/v1/periods', key)).json().periods as { month: string; ledger_cost_usd: string; events?: number | string; status: string }[];
+      const open = listed.filter((p) => p.status === 'open' && p.ledger_cost_usd !== '0');
+      expect(raw.length).toBeGreaterThan(scope ? 0 : 2);
+      expect(open.map((p) => [p.month, p.ledger_cost_usd, String(p.events)])).toEqual(raw.filter((r) => open.some((p) => p.month === r.month)).map((r) => [r.month, r.cost, r.events]));
+      for (const r of raw) expect(listed.find((p) => p.month === r.month)?.ledger_cost_usd, `${key} ${r.month}`).toBe(r.cost);
+    }
+  });
 });
 
 describe('monthly export', () => {
