@@ -9,6 +9,7 @@ import type { Receipt } from './events/ingest.js';
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+const DURATION = 'agent_ledger_http_request_duration_seconds';
 type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
 type RequestSeries = { method: string; route: string; status: string; buckets: number[]; sum: number; count: number };
 
@@ -23,7 +24,7 @@ export class RequestMetrics {
 
   constructor(registry: Registry) {
     const histogram = {
-      name: 'agent_ledger_http_request_duration_seconds', help: 'HTTP request latency by route template, method and status code.',
+      name: DURATION, help: 'HTTP request latency by route template, method and status code.',
       type: 'histogram', aggregator: 'sum',
       get: async () => ({ ...histogram, values: [...this.#series.values()].flatMap((s) => this.#histogramValues(s)) }),
     };
@@ -49,13 +50,12 @@ export class RequestMetrics {
 
   #histogramValues(s: RequestSeries): MetricValue[] {
     const labels = { method: s.method, route: s.route, status_code: s.status };
-    const name = 'agent_ledger_http_request_duration_seconds';
     let cumulative = 0;
     return [
-      ...latencyBuckets.map((le, i) => ({ labels: { ...labels, le }, value: (cumulative += s.buckets[i]!), metricName: `${name}_bucket` })),
-      { labels: { ...labels, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` },
-      { labels, value: s.sum, metricName: `${name}_sum` },
-      { labels, value: s.count, metricName: `${name}_count` },
+      ...latencyBuckets.map((le, i) => ({ labels: { ...labels, le }, value: (cumulative += s.buckets[i]!), metricName: `${DURATION}_bucket` })),
+      { labels: { ...labels, le: '+Inf' }, value: s.count, metricName: `${DURATION}_bucket` },
+      { labels, value: s.sum, metricName: `${DURATION}_sum` },
+      { labels, value: s.count, metricName: `${DURATION}_count` },
     ];
   }
 
