@@ -2,7 +2,7 @@
 -- customer's events otherwise (at 100M events: 6.7 s for all customers, 1.8 s for one). One row per
 -- (day, customer, product line, step, source, metric) with the sums the drafts need; ordered by
 -- customer first, so one customer's month is a key range. Source and metric as in
--- sql/insights/invoice-lines.sql: the provider for LLM calls (else the model), the tool for tool
+-- sql/insights/invoice-lines-raw.sql: the provider for LLM calls (else the model), the tool for tool
 -- calls, else the event type; tokens for LLM calls, the usage unit when there is one, else events.
 -- Corrections carry their original's dimensions and cost but no usage; outcome events carry
 -- revenue, not cost, and are left out.

@@ -1,19 +1,17 @@
--- insights.invoice-lines: a month's ledger per customer as invoice lines by step, source (the
--- provider for LLM calls, the tool for tool calls, else the event type) and metric (tokens for LLM
--- calls: input + output, input including cached; the usage unit when the event has one; else events).
--- Corrections carry their original's dimensions and cost but no usage, so amounts net them and
--- quantities count each original once. Outcome events carry revenue, not cost, and are left out.
-SELECT
-    customer_id AS customer,
-    toString(step_name) AS step,
-    multiIf(type = 'llm', if(provider != '', toString(provider), toString(model)), type = 'tool' AND tool != '', toString(tool), toString(type)) AS source,
-    multiIf(type = 'llm', 'tokens', unit != '', toString(unit), 'events') AS metric,
-    toString(multiIf(metric = 'tokens', toDecimal128(sum(input_tokens + output_tokens), 12), metric = 'events', toDecimal128(countIf(record_type = 'event'), 12), sum(quantity))) AS qty,
-    toString(sum(cost_usd)) AS amount,
-    countIf(record_type = 'event') AS events
-FROM cost_events
-WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
-  AND type != 'outcome'
-  {{filters}}
+-- insights.invoice-lines: a month's ledger per customer as invoice lines by step, source and metric,
+-- added up from the {{parts}} (src/insights/customers.ts): the window's raw events
+-- (invoice-lines-raw.sql), or its whole UTC days from the daily invoice lines
+-- (invoice-lines-daily.sql) and, for a month in a zone other than UTC, the raw events before the
+-- first and after the last of them. Each part gives per line the tokens (t), quantity (q), event
+-- rows (e) and cost (c); the quantity billed is tokens for LLM calls, events where the metric is
+-- events, else the usage quantity. The slots are filled only from fixed fragments.
+SELECT customer, step, source, metric,
+    toString(multiIf(metric = 'tokens', toDecimal128(sum(t), 12), metric = 'events', toDecimal128(sum(e), 12), sum(q))) AS qty,
+    toString(sum(c)) AS amount,
+    sum(e) AS events
+FROM
+(
+    {{parts}}
+)
 GROUP BY customer, step, source, metric
 SETTINGS log_comment = 'insights.invoice-lines'

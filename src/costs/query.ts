@@ -5,8 +5,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../sql.js';
 import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
-import { wholeHourZone, zoneOffsetsAligned, type Granularity } from './time.js';
-import { toClickHouseTime } from '../clickhouse-time.js';
+import { DAY_MS, wholeHourZone, wholeUtcDays, zoneOffsetsAligned, type Granularity } from './time.js';
+import { toClickHouseSecond, toClickHouseTime } from '../clickhouse-time.js';
 import { BITS_FALLBACK, bitMask, bitsUsable, namesByBit, withRunBits, type RunBits } from './run-bits.js';
 
 export const metricNames = ['cost_usd', 'events', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'runs', 'failed_cost_usd', 'cost_per_run'] as const;
@@ -201,12 +201,10 @@ const runCountTables: { table: string; dims: readonly Dimension[] }[] = [
  * of the window from run_starts, one row per run with its exact start.
  */
 function runTiers(q: CostQuery, shape: Shape): { table?: string; dayFrom: number; dayTo: number } {
-  const DAY = 24 * HOUR;
   const dims = [...shape.groupBy, ...(Object.keys(q.filters) as Dimension[])];
   const table = runCountTables.find((t) => dims.every((d) => t.dims.includes(d)))?.table;
-  const dayFrom = Math.ceil(q.from / DAY) * DAY;
-  const dayTo = Math.floor(q.to / DAY) * DAY;
-  const dailyOk = table !== undefined && dayFrom < dayTo && shape.granularity !== 'hour' && (!shape.granularity || zoneOffsetsAligned(q.tz, q.from, q.to, DAY));
+  const { dayFrom, dayTo } = wholeUtcDays(q.from, q.to);
+  const dailyOk = table !== undefined && dayFrom < dayTo && shape.granularity !== 'hour' && (!shape.granularity || zoneOffsetsAligned(q.tz, q.from, q.to, DAY_MS));
   return dailyOk ? { table, dayFrom, dayTo } : { dayFrom: q.to, dayTo: q.to };
 }
 
@@ -244,8 +242,8 @@ function runsFromStarts(q: CostQuery, shape: Shape, registry: RunBits | false, p
   const inner = (time: string) => innerKeys.map((k) => `${k.runs(time)} AS ${k.name}`);
   const innerNames = innerKeys.map((k) => k.name);
   const t = runTiers(q, shape);
-  params.run_day_from = toClickHouseTime(t.dayFrom).slice(0, 19);
-  params.run_day_to = toClickHouseTime(t.dayTo).slice(0, 19);
+  params.run_day_from = toClickHouseSecond(t.dayFrom);
+  params.run_day_to = toClickHouseSecond(t.dayTo);
   const innerGroupBy = innerNames.length ? ` GROUP BY ${innerNames.join(', ')}` : '';
   // One tier is summed where it is read; two are summed over their union.
   const tiers: { table: string; time: string; window: string }[] = [];
@@ -312,13 +310,11 @@ function joinKeys(shape: Shape): JoinKey[] {
 
 /** Tier bounds: whole UTC days (daily rollup), other whole hours (hourly), the rest raw. */
 function tiers(q: CostQuery, rollup: Rollup | undefined) {
-  const DAY = 24 * HOUR;
   const wholeFrom = Math.min(Math.ceil(q.from / HOUR) * HOUR, q.to);
   const wholeTo = Math.max(Math.floor(q.to / HOUR) * HOUR, wholeFrom);
   // Days are UTC days: usable unless hours are bucketed, or local buckets would split a UTC day.
-  const dailyOk = rollup !== undefined && q.granularity !== 'hour' && (!q.granularity || zoneOffsetsAligned(q.tz, q.from, q.to, DAY));
-  let dayFrom = Math.ceil(wholeFrom / DAY) * DAY;
-  let dayTo = Math.floor(wholeTo / DAY) * DAY;
+  const dailyOk = rollup !== undefined && q.granularity !== 'hour' && (!q.granularity || zoneOffsetsAligned(q.tz, q.from, q.to, DAY_MS));
+  let { dayFrom, dayTo } = wholeUtcDays(wholeFrom, wholeTo);
   if (!dailyOk || dayFrom >= dayTo) dayFrom = dayTo = wholeFrom;
   return { wholeFrom, wholeTo, dayFrom, dayTo };
 }
@@ -332,10 +328,9 @@ export function buildCostQuery(q: CostQuery, source: Source, bits: RunBits | fal
   const rollup = source === 'rollup' ? chooseRollup(q) : undefined;
   if (source === 'rollup' && !rollup) throw new Error('buildCostQuery: no rollup answers this query');
   const t = tiers(q, rollup);
-  const second = (ms: number) => toClickHouseTime(ms).slice(0, 19);
   const params: Record<string, unknown> = {
     from: toClickHouseTime(q.from), to: toClickHouseTime(q.to), whole_from: toClickHouseTime(t.wholeFrom), whole_to: toClickHouseTime(t.wholeTo),
-    hour_from: second(t.wholeFrom), hour_to: second(t.wholeTo), day_from: second(t.dayFrom), day_to: second(t.dayTo),
+    hour_from: toClickHouseSecond(t.wholeFrom), hour_to: toClickHouseSecond(t.wholeTo), day_from: toClickHouseSecond(t.dayFrom), day_to: toClickHouseSecond(t.dayTo),
     tz: q.tz, limit: q.limit + 1, offset: q.offset,
   };
   for (const [d, values] of Object.entries(q.filters)) params[`f_${d}`] = values;

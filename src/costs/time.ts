@@ -104,6 +104,11 @@ export function resolveWindow(q: { from?: string; to?: string; date_range?: stri
   return { from, to, defaulted: q.from === undefined && q.to === undefined && q.date_range === undefined };
 }
 
+export const DAY_MS = 86_400_000;
+
+/** The whole UTC days inside [from, to), as [dayFrom, dayTo): none when dayFrom >= dayTo. */
+export const wholeUtcDays = (from: number, to: number) => ({ dayFrom: Math.ceil(from / DAY_MS) * DAY_MS, dayTo: Math.floor(to / DAY_MS) * DAY_MS });
+
 /** True when the zone's offset is a multiple of `unitMs` throughout the window (checked weekly and at the end). */
 export function zoneOffsetsAligned(tz: string, from: number, to: number, unitMs: number): boolean {
   for (let t = from; t <= to; t += 7 * 86_400_000) if (zoneOffsetMs(tz, t) % unitMs !== 0) return false;

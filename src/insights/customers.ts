@@ -4,7 +4,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chooseRollup, runCostQuery, type CostQuery } from '../costs/query.js';
 import { dimensions, type Dimension } from '../costs/dimensions.js';
-import { toClickHouseTime } from '../clickhouse-time.js';
+import { toClickHouseSecond, toClickHouseTime } from '../clickhouse-time.js';
+import { wholeUtcDays } from '../costs/time.js';
 import { divRound } from '../pricing/decimal.js';
 import { fillSlots, sql } from '../sql.js';
 import { pick } from './definitions.js';
@@ -69,7 +70,6 @@ export async function customerMargins(client: ClickHouseClient, window: Window, 
 
 type LineRow = { customer: string; step: string; source: string; metric: string; qty: string; amount: string; events: number };
 
-const DAY = 86_400_000;
 /** Filters the daily invoice lines carry; any other filter reads the month's raw events. */
 const dailyLineFilters: readonly string[] = ['customer', 'product_line'];
 
@@ -90,13 +90,19 @@ function invoiceLinesQuery(window: Window, filters: Filters, scope: string[] | u
     clauses.push('AND product_line_id IN {scope:Array(String)}');
   }
   const filterSql = clauses.join(' ');
-  const dayFrom = Math.ceil(window.from / DAY) * DAY;
-  const dayTo = Math.floor(window.to / DAY) * DAY;
+  const raw = (where: string) => fillSlots(sql('insights/invoice-lines-raw'), { window: where, filters: filterSql });
+  const { dayFrom, dayTo } = wholeUtcDays(window.from, window.to);
   const daily = opts.rollup !== false && dayFrom < dayTo && Object.keys(filters).every((d) => dailyLineFilters.includes(d));
-  if (!daily) return { query: fillSlots(sql('insights/invoice-lines'), { filters: filterSql }), params };
-  Object.assign(params, { day_from: toClickHouseTime(dayFrom).slice(0, 19), day_to: toClickHouseTime(dayTo).slice(0, 19) });
-  const edges = dayFrom > window.from || dayTo < window.to ? fillSlots(sql('insights/invoice-lines-edges'), { filters: filterSql }) : '';
-  return { query: fillSlots(sql('insights/invoice-lines-daily'), { filters: filterSql, edges }), params };
+  const parts: string[] = [];
+  if (!daily) parts.push(raw("timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}"));
+  else {
+    Object.assign(params, { day_from: toClickHouseSecond(dayFrom), day_to: toClickHouseSecond(dayTo) });
+    parts.push(fillSlots(sql('insights/invoice-lines-daily'), { filters: filterSql }));
+    if (dayFrom > window.from || dayTo < window.to) {
+      parts.push(raw("((timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {day_from:DateTime('UTC')}) OR (timestamp >= {day_to:DateTime('UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}))"));
+    }
+  }
+  return { query: fillSlots(sql('insights/invoice-lines'), { parts: parts.join('\nUNION ALL\n') }), params };
 }
 
 export async function invoiceDrafts(client: ClickHouseClient, window: Window, month: string, filters: Filters, scope: string[] | undefined, limit: number, opts: { rollup?: false } = {}) {
