@@ -8,6 +8,7 @@ COPY src ./src
 COPY sql ./sql
 COPY migrations ./migrations
 COPY openapi ./openapi
+COPY web ./web
 ENV HOST=0.0.0.0 PORT=8080 NODE_ENV=production
 EXPOSE 8080
 USER node
