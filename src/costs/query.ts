@@ -395,7 +395,8 @@ export async function runCostQuery(client: ClickHouseClient, q: CostQuery, sourc
   };
   const all = await withRunBits(client, q.filters, read);
   const totals = all.find((r) => Number(r.is_total) === 1) ?? {};
-  const data = all.filter((r) => Number(r.is_total) === 0);
+  // The statement returns the rows up to the page's end (agent-costs.sql): the page starts after `offset`.
+  const data = all.filter((r) => Number(r.is_total) === 0).slice(q.offset);
   const grouped = q.groupBy.length > 0 || q.granularity !== undefined;
   // Without groups the one row is the totals.
   const pageRows = grouped ? data : [totals];
