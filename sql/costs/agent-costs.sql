@@ -6,7 +6,7 @@
 -- cost the engine ~1 ms more per statement; pages deep enough for the dropped rows to matter are
 -- rare, and every row is sorted either way). Sums come from the narrow rollups
 -- (whole days, whole hours) plus cost_events for the ragged edges, or from cost_events alone; runs
--- from run_facts. The double-brace slots are filled only from fixed fragments in
+-- by start from the daily run counts and run_starts (runs-starts.sql), or from run_facts (runs.sql). The double-brace slots are filled only from fixed fragments in
 -- src/costs/query.ts; every value is a bound parameter. In server mode the applied watermark is
 -- taken first, as a scalar (`wm`), instead of in a round trip of its own.
 {{with}}

@@ -1,7 +1,8 @@
-// Builds and runs the agent-costs query in one round trip: sums from the smallest narrow hourly
-// rollup that carries every dimension involved (whole hours) plus cost_events for the ragged edges,
-// or from cost_events alone (pinned snapshots, dimensions no rollup has); runs from run_facts;
-// the page and the totals in one statement.
+// Builds and runs the agent-costs query in one round trip: sums from the smallest narrow rollup
+// that carries every dimension involved (whole UTC days from its daily table, other whole hours from
+// its hourly one) plus cost_events for the ragged edges, or from cost_events alone (pinned
+// snapshots, dimensions no rollup has); runs by start (daily run counts and run_starts), or from
+// run_facts' value sets; the page and the totals in one statement.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fillSlots, sql } from '../sql.js';
 import { dimensions, rollupTables, type Dimension, type Rollup } from './dimensions.js';
