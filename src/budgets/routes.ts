@@ -12,12 +12,14 @@ import { budgetStatus } from './status.js';
 import { budgetWindows } from './windows.js';
 
 const value = text(256).min(1);
+const AMOUNT = /^\d{1,24}(\.\d{1,12})?$/;
 const budgetBody = z.strictObject({
   name: value,
   scope: z.strictObject(Object.fromEntries(Object.keys(scopeDimensions).map((d) => [d, value.optional()])) as Record<keyof typeof scopeDimensions, z.ZodOptional<typeof value>>)
     .refine((s) => Object.keys(s).length > 0, 'name at least one dimension'),
   window: z.enum(budgetWindows),
-  amount_usd: z.string().regex(/^\d{1,24}(\.\d{1,12})?$/, 'must be a decimal string such as "5.00"').refine((v) => toUnits(v) > 0n, 'must be more than 0'),
+  // zod runs a refinement even after the pattern failed: the amount is parsed only when it matched.
+  amount_usd: z.string().regex(AMOUNT, 'must be a decimal string such as "5.00"').refine((v) => !AMOUNT.test(v) || toUnits(v) > 0n, 'must be more than 0'),
   thresholds: z.array(z.number().gt(0).max(10)).max(10).default([0.5, 0.8, 1]).refine((t) => new Set(t).size === t.length, 'thresholds must be distinct'),
   action: z.enum(['alert', 'block']).default('alert'),
 });
