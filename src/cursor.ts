@@ -11,3 +11,10 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
     throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor issued by this endpoint');
   }
 }
+
+/**
+ * Whether `ms` can be a snapshot an earlier page pinned: an instant this service could have read
+ * as its applied watermark (not before 2000, not in the future). Cursors are not signed: what they
+ * carry is checked so that a forged one can only ask for what the parameters could.
+ */
+export const snapshotFits = (ms: number) => Number.isSafeInteger(ms) && ms >= Date.UTC(2000, 0, 1) && ms <= Date.now();

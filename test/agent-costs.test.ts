@@ -263,6 +263,34 @@ describe('pagination', () => {
     expect((await get(`/api/v1/agent-costs?${JAN}&group_by=customer&limit=2&cursor=AAAA`)).json().reason).toBe('invalid_cursor');
   });
 
+  it('refuses a cursor edited to reach a window or snapshot the parameters cannot (no 500, no 3-year bypass)', async () => {
+    const edit = (cursor: string, change: Record<string, unknown>) =>
+      Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(cursor, 'base64url').toString()), ...change })).toString('base64url');
+    const JAN_FROM = Date.UTC(2026, 0, 1);
+    const JAN_TO = Date.UTC(2026, 1, 1);
+    for (const base of [`/api/v1/agent-costs?${JAN}&group_by=customer&limit=2`, `/api/v1/agent-costs/dimensions/customer?${JAN}&limit=2`]) {
+      const page = (await get(base)).json() as { next_cursor: string };
+      expect(page.next_cursor).toBeTruthy();
+      expect((await get(`${base}&cursor=${page.next_cursor}`)).statusCode).toBe(200);
+      for (const change of [{ t: 1e16 }, { t: 8.6e15 }, { f: 0, t: 4102444800000 }, { f: JAN_TO, t: JAN_FROM }, { f: JAN_FROM - 86_400_000 }, { t: JAN_TO + 1 }, { s: 1e16 }, { s: Date.now() + 86_400_000 }, { s: -5 }, { s: 1.5 }]) {
+        const res = await get(`${base}&cursor=${edit(page.next_cursor, change)}`);
+        expect(res.statusCode, JSON.stringify(change)).toBe(400);
+        expect(res.json().reason, JSON.stringify(change)).toBe('invalid_cursor');
+      }
+    }
+    // a window relative to now: the cursor pins where the first page resolved it; it may not move later
+    const relative = '/api/v1/agent-costs?group_by=customer&limit=1';
+    await post(t.app, [makeEvent({ product_line_id: 'search', customer_id: 'recent-1', timestamp: new Date(Date.now() - 3_600_000).toISOString() }), makeEvent({ product_line_id: 'search', customer_id: 'recent-2', timestamp: new Date(Date.now() - 7_200_000).toISOString() })], as('ing'));
+    const first = (await get(relative)).json() as Body & { from: string; to: string };
+    expect(first.rows).toHaveLength(1);
+    const second = (await get(`${relative}&cursor=${first.next_cursor}`)).json() as Body & { from: string; to: string };
+    expect([first.rows[0]!.group.customer, second.rows[0]!.group.customer].sort()).toEqual(['recent-1', 'recent-2']);
+    expect([second.from, second.to]).toEqual([first.from, first.to]);
+    const later = Date.parse(first.to) + 86_400_000;
+    expect((await get(`${relative}&cursor=${edit(first.next_cursor!, { f: later - 30 * 86_400_000, t: later })}`)).json().reason).toBe('invalid_cursor');
+    expect((await get(`${relative}&cursor=${edit(first.next_cursor!, { f: Date.parse(first.from) - 86_400_000 })}`)).json().reason).toBe('invalid_cursor');
+  });
+
   it('pages CSV with Link and X-Next-Cursor, same rows as JSON', async () => {
     const json: Body = (await get(`/api/v1/agent-costs?${JAN}&group_by=customer,user&limit=4`)).json();
     const csv = await get(`/api/v1/agent-costs?${JAN}&group_by=customer,user&limit=4`, 'adm', { accept: 'text/csv' });

@@ -182,6 +182,12 @@ describe('closed month, late corrections, hashes', () => {
     const whole = await get('/api/v1/exports/chargeback?month=2026-02&format=csv&focus_version=1.3&whole_month=true');
     expect(body).toBe(whole.body);
     expect((await get(`/api/v1/exports/chargeback?month=2026-02&format=csv&whole_month=true&cursor=${cursor}`)).json().reason).toBe('invalid_request');
+    // a cursor edited to another snapshot than a watermark could be: refused, not a 500
+    const edit = (change: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(cursor, 'base64url').toString()), ...change })).toString('base64url');
+    for (const s of [1e16, 0, -1, 2.5, Date.now() + 86_400_000]) {
+      const res = await get(`/api/v1/exports/chargeback?month=2026-02&format=csv&focus_version=1.3&limit=2&cursor=${edit({ s })}`);
+      expect([res.statusCode, res.json().reason], String(s)).toEqual([400, 'invalid_cursor']);
+    }
     expect((await get('/api/v1/exports/chargeback?month=2026-02&focus_version=1.1')).statusCode).toBe(400);
   });
 

@@ -250,6 +250,12 @@ describe('GET /api/v1/quarantine', () => {
     } while (cursor);
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
+    // edited cursors whose time the engine could not read: refused, not a 500
+    for (const after of [{ t: '9999-99-99 99:99:99.999', q: '' }, { t: '3000-01-01 00:00:00.000', q: '' }, { t: "x' OR 1=1", q: '' }, { t: '2026-01-01 00:00:00.000', q: 'x'.repeat(65) }]) {
+      const res = await t.app.inject({ url: `/api/v1/quarantine?limit=3&cursor=${Buffer.from(JSON.stringify(after)).toString('base64url')}` });
+      expect([res.statusCode, res.json().reason], after.t).toEqual([400, 'invalid_cursor']);
+    }
+    expect((await t.app.inject({ url: `/api/v1/quarantine?limit=3&cursor=${Buffer.from(JSON.stringify({ t: '2299-12-31 23:59:59.999', q: '' })).toString('base64url')}` })).statusCode).toBe(200);
     const counts = all.json().counts as { reason: string; records: number }[];
     expect(counts.find((c) => c.reason === 'missing_product_line')!.records).toBe(total);
   });

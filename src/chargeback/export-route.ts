@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, snapshotFits } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import { exportTotals, monthSource, pageQuery } from './export.js';
 import { FOCUS_VERSIONS } from './focus.js';
@@ -38,6 +38,7 @@ export async function exportMonth(app: FastifyInstance, request: FastifyRequest,
   const hash = createHash('sha256').update(JSON.stringify([m.label, q.format, q.focus_version ?? 'default', scope.environment, scope.billing_mode, q.limit])).digest('base64url').slice(0, 22);
   const c = q.cursor ? decodeCursor(q.cursor, cursorSchema) : undefined;
   if (c && c.h !== hash) throw new ApiError(400, 'cursor_mismatch', 'cursor: it belongs to an export with other parameters (month, format, focus_version, filters or limit)');
+  if (c && !snapshotFits(c.s)) throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor issued by this endpoint');
   const snapshot = c?.s ?? (await app.ingestor.watermark());
   const offset = c?.o ?? 0;
   const source = await monthSource(app, m, snapshot, q.focus_version);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { canonicalDimension, dimensionAliases, dimensionNames, type Dimension } from './dimensions.js';
-import { granularities, isTimeZone, resolveWindow, type Granularity } from './time.js';
+import { granularities, isTimeZone, resolveWindow, type Granularity, type Window } from './time.js';
 
 const MAX_GROUP_KEYS = 4;
 const MAX_FILTER_VALUES = 100;
@@ -80,7 +80,7 @@ export function normalizedKey(parts: Record<string, unknown>): string {
 
 export const hashOf = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
 
-export type ParsedWindow = { from: number; to: number; defaulted: boolean; tz: string };
+export type ParsedWindow = Window & { tz: string };
 export function parseWindow(q: { from?: string; to?: string; date_range?: string; tz: string }): ParsedWindow {
   return { ...resolveWindow(q, q.tz), tz: q.tz };
 }

@@ -5,10 +5,11 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../auth.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, snapshotFits } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import type { Dimension } from './dimensions.js';
 import { hashOf, normalizedKey, type ParsedWindow } from './params.js';
+import { cursorWindowFits } from './time.js';
 import { canUseRollup, runCostQuery, type CostQuery, type CostRow, type Metrics, type Source } from './query.js';
 
 const cursorSchema = z.object({ v: z.literal(1), h: z.string(), s: z.number(), o: z.number().int().min(0), f: z.number(), t: z.number() });
@@ -44,6 +45,11 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
   if (req.cursor) {
     const c = decodeCursor(req.cursor, cursorSchema);
     if (c.h !== hash) throw new ApiError(400, 'cursor_mismatch', 'cursor: it belongs to a request with other parameters; repeat the original parameters or start without a cursor');
+    // The window and snapshot come from the cursor (a relative window stays where the first page
+    // resolved it): only ones these parameters could have given, so a cursor widens nothing.
+    if (!cursorWindowFits(req.window, c.f, c.t) || !(c.s === 0 || snapshotFits(c.s))) {
+      throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor issued by this endpoint for these parameters');
+    }
     ({ o: offset, f: from, t: to } = c);
     snapshot = c.s === 0 ? undefined : c.s; // 0: a forced-rollup walk, which pins no snapshot
   }

@@ -74,7 +74,13 @@ export function parseInstant(value: string, tz: string, parameter: string): numb
   return wallClockToUtc(tz, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], msec);
 }
 
-export type Window = { from: number; to: number; defaulted: boolean };
+export const DAY_MS = 86_400_000;
+const MAX_SPAN = 3 * 366 * DAY_MS;
+const DEFAULT_SPAN = 30 * DAY_MS;
+const EARLIEST_NOW = Date.UTC(2000, 0, 1);
+
+/** `given`: which ends the request set (date_range sets both); the others are relative to now. */
+export type Window = { from: number; to: number; defaulted: boolean; given: { from: boolean; to: boolean } };
 
 /** Resolve the request's window; the default is the last 30 days up to the next whole minute. */
 export function resolveWindow(q: { from?: string; to?: string; date_range?: string }, tz: string, now = Date.now()): Window {
@@ -96,15 +102,27 @@ export function resolveWindow(q: { from?: string; to?: string; date_range?: stri
   } else {
     const defaultTo = Math.ceil(now / 60_000) * 60_000;
     to = q.to !== undefined ? parseInstant(q.to, tz, 'to') : defaultTo;
-    from = q.from !== undefined ? parseInstant(q.from, tz, 'from') : to - 30 * 86_400_000;
+    from = q.from !== undefined ? parseInstant(q.from, tz, 'from') : to - DEFAULT_SPAN;
   }
   const parameter = q.date_range !== undefined ? 'date_range' : 'from';
   if (from >= to) throw new ApiError(400, 'invalid_request', `${parameter}: the window is empty (from must be before to)`, { errors: [{ parameter, message: 'from ≥ to' }] });
-  if (to - from > 3 * 366 * 86_400_000) throw new ApiError(400, 'invalid_request', `${parameter}: the window may span at most 3 years`, { errors: [{ parameter, message: 'window too long' }] });
-  return { from, to, defaulted: q.from === undefined && q.to === undefined && q.date_range === undefined };
+  if (to - from > MAX_SPAN) throw new ApiError(400, 'invalid_request', `${parameter}: the window may span at most 3 years`, { errors: [{ parameter, message: 'window too long' }] });
+  const given = { from: q.date_range !== undefined || q.from !== undefined, to: q.date_range !== undefined || q.to !== undefined };
+  return { from, to, defaulted: !given.from && !given.to, given };
 }
 
-export const DAY_MS = 86_400_000;
+/**
+ * Whether a window a cursor carries could have been resolved from this request: the ends the
+ * request gives are equal, and an end relative to now is no later than now (a cursor comes from
+ * an earlier page), and 30 days from the other end when `from` is defaulted. A cursor
+ * thereby never reaches a window the parameters could not.
+ */
+export function cursorWindowFits(w: Window, from: number, to: number): boolean {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to || to - from > MAX_SPAN) return false;
+  if (w.given.from ? from !== w.from : to - from !== DEFAULT_SPAN) return false;
+  // A window relative to now was resolved while this service ran: not before 2000.
+  return w.given.to ? to === w.to : to <= w.to && to >= EARLIEST_NOW;
+}
 
 /** The whole UTC days inside [from, to), as [dayFrom, dayTo): none when dayFrom >= dayTo. */
 export const wholeUtcDays = (from: number, to: number) => ({ dayFrom: Math.ceil(from / DAY_MS) * DAY_MS, dayTo: Math.floor(to / DAY_MS) * DAY_MS });

@@ -17,7 +17,12 @@ const recordSchema = z.object({
   payload: z.string().describe('the item as sent, with unknown fields and email-like strings removed'),
   replay_outcome: z.string().describe('outcome of the latest replay: accepted, duplicate, still_quarantined, rejected; empty when never replayed'),
 });
-const cursorSchema = z.object({ t: z.string(), q: z.string() });
+// What a page's last item carries: its received_at as ClickHouse prints it, and its id.
+// A forged one must still be a time the engine's DateTime64 reads (1900-2299), or it is refused.
+const cursorSchema = z.object({
+  t: z.string().regex(/^(19|2[0-2])\d{2}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/).refine((t) => !Number.isNaN(Date.parse(`${t.replace(' ', 'T')}Z`))),
+  q: z.string().max(64),
+});
 
 export const quarantineRoutes: FastifyPluginAsyncZod = async (app) => {
   const { client } = app.engine;
