@@ -234,6 +234,29 @@ describe('re-pricing', () => {
     const bad = await t.app.inject({ method: 'POST', url: '/api/v1/reprice', payload: { from: 'April', to: '2026-05-01T00:00:00Z' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].parameter).toBe('from');
+    for (const payload of [{ from: '2026-05-01T00:00:00Z', to: '2026-04-01T00:00:00Z' }, { from: '2026-04-01T00:00:00Z', to: '2026-04-01T00:00:00Z' }, { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' }]) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/reprice', payload });
+      expect([res.statusCode, res.json().reason, res.json().errors?.[0]?.parameter], JSON.stringify(payload)).toEqual([400, 'invalid_request', 'to']);
+    }
+  });
+
+  it('reads only the days that hold events, clipped to the window (a sparse 3-year window costs what its events do)', async () => {
+    await t.app.inject({ method: 'PUT', url: '/api/v1/prices', payload: { prices: [{ provider: 'sparse', item: 's-1', effective_from: '2020-01-01T00:00:00Z', input_per_mtok: '1', output_per_mtok: '1' }] } });
+    const at = (ts: string) => makeEvent({ product_line_id: 'sparse', provider: 'sparse', model: 's-1', cost_usd: undefined, timestamp: ts, usage: { input_tokens: 1_000_000, output_tokens: 0 } });
+    expect((await post(t.app, [at('2024-02-01T10:00:00Z'), at('2026-03-01T09:00:00Z'), at('2026-03-01T15:00:00Z'), at('2026-03-02T01:00:00Z')])).json().accepted).toBe(4);
+    await t.app.inject({ method: 'PUT', url: '/api/v1/prices', payload: { prices: [{ provider: 'sparse', item: 's-1', effective_from: '2020-01-01T00:00:00Z', input_per_mtok: '2', output_per_mtok: '1' }] } });
+    // statements run, from the engine-time histogram's count for the candidates' tag
+    const statements = async () => (await t.app.inject({ url: '/metrics' })).body.split('\n')
+      .filter((l) => l.startsWith('agent_ledger_clickhouse_query_duration_seconds_count{') && l.includes('tag="pricing.reprice-candidates"'))
+      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    const before = await statements();
+    // from mid-day: the 09:00 event of 2026-03-01 is outside, the 15:00 one and the next day's inside
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/reprice', payload: { from: '2024-01-01T00:00:00Z', to: '2026-03-01T12:00:00Z', provider: 'sparse' } });
+    expect(res.json()).toEqual({ examined: 2, repriced: 2, old_cost_usd: '2', new_cost_usd: '4', delta_usd: '2' });
+    // two days with events, each read by the ceiling's dry pass and by the re-price: 4 statements, not 2 × 790 days
+    expect((await statements()) - before).toBe(4);
+    const rest = await t.app.inject({ method: 'POST', url: '/api/v1/reprice', payload: { from: '2026-03-01T12:00:00Z', to: '2026-03-03T00:00:00Z', provider: 'sparse' } });
+    expect(rest.json()).toEqual({ examined: 2, repriced: 2, old_cost_usd: '2', new_cost_usd: '4', delta_usd: '2' });
   });
 });
 

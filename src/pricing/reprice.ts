@@ -18,22 +18,23 @@ type Candidate = Omit<CostEventRow, 'received_at' | 'cost_usd' | 'list_cost_usd'
 const DAY = 86_400_000;
 type CorrectionRow = CostEventRow & { record_type: 'reversal' | 'reprice'; correction_id: string };
 
-export async function reprice(app: FastifyInstance, req: { from: string; to: string; provider?: string; model?: string }) {
+type Request = { from: string; to: string; provider?: string; model?: string };
+const MAX_WINDOW = 3 * 366 * DAY;
+
+export async function reprice(app: FastifyInstance, req: Request) {
   const from = fromClickHouseTime(req.from);
   const to = fromClickHouseTime(req.to);
-  await refuseOverCeiling(app, req, from, to);
+  if (!(from < to)) throw new ApiError(400, 'invalid_request', 'to: the window is empty (from must be before to)', { errors: [{ parameter: 'to', message: 'from ≥ to' }] });
+  if (to - from > MAX_WINDOW) throw new ApiError(400, 'invalid_request', 'to: a re-price window may span at most 3 years; split longer ones', { errors: [{ parameter: 'to', message: 'window too long' }] });
+  const days = await daysWithEvents(app, req, from, to);
+  await refuseOverCeiling(app, req, days);
   let examined = 0;
   let repriced = 0;
   let oldTotal = 0n;
   let newTotal = 0n;
   // One day at a time keeps memory flat for long windows.
-  for (let start = from; start < to; start += DAY) {
-    const end = Math.min(to, start + DAY);
-    const candidates = await (await app.engine.client.query({
-      query: sql('pricing/reprice-candidates'),
-      query_params: { from: toClickHouseTime(start), to: toClickHouseTime(end), provider: req.provider?.toLowerCase() ?? '', model: req.model ?? '' },
-      format: 'JSONEachRow',
-    })).json<Candidate>();
+  for (const [start, end] of days) {
+    const candidates = await candidatesOf(app, req, start, end);
     const rows: CostEventRow[] = [];
     for (const c of candidates) {
       examined++;
@@ -76,18 +77,34 @@ async function notYetApplied(app: FastifyInstance, rows: CorrectionRow[]): Promi
   return rows.filter((r) => !seen.has(r.correction_id));
 }
 
+/** The parts of [from, to) on UTC days that hold events of the provider / model asked for. */
+async function daysWithEvents(app: FastifyInstance, req: Request, from: number, to: number): Promise<[number, number][]> {
+  const days = await (await app.engine.client.query({
+    query: sql('pricing/reprice-days'),
+    query_params: { from: toClickHouseTime(from), to: toClickHouseTime(to), ...filterParams(req) },
+    format: 'JSONEachRow',
+  })).json<{ day_ms: string | number }>();
+  return days.map(({ day_ms }) => [Math.max(from, Number(day_ms)), Math.min(to, Number(day_ms) + DAY)]);
+}
+
+const filterParams = (req: Request) => ({ provider: req.provider?.toLowerCase() ?? '', model: req.model ?? '' });
+
+async function candidatesOf(app: FastifyInstance, req: Request, start: number, end: number): Promise<Candidate[]> {
+  return (await app.engine.client.query({
+    query: sql('pricing/reprice-candidates'),
+    query_params: { from: toClickHouseTime(start), to: toClickHouseTime(end), ...filterParams(req) },
+    format: 'JSONEachRow',
+  })).json<Candidate>();
+}
+
 /**
  * Money ceiling (docs/hardening.md): a dry pass over the window that refuses the whole re-price,
  * before anything is appended, when the current book would price any event over MAX_EVENT_COST_USD.
  */
-async function refuseOverCeiling(app: FastifyInstance, req: { provider?: string; model?: string }, from: number, to: number): Promise<void> {
+async function refuseOverCeiling(app: FastifyInstance, req: Request, days: [number, number][]): Promise<void> {
   const ceiling = toUnits(app.config.MAX_EVENT_COST_USD);
-  for (let start = from; start < to; start += DAY) {
-    const candidates = await (await app.engine.client.query({
-      query: sql('pricing/reprice-candidates'),
-      query_params: { from: toClickHouseTime(start), to: toClickHouseTime(Math.min(to, start + DAY)), provider: req.provider?.toLowerCase() ?? '', model: req.model ?? '' },
-      format: 'JSONEachRow',
-    })).json<Candidate>();
+  for (const [start, end] of days) {
+    const candidates = await candidatesOf(app, req, start, end);
     for (const { net_cost: _n, net_list_cost: _l, corrections: _c, ...original } of candidates) {
       const priced = app.pricing.book.price(original);
       const field = toUnits(priced.cost_usd) > ceiling ? 'cost_usd' : toUnits(priced.list_cost_usd) > ceiling ? 'list_cost_usd' : undefined;
