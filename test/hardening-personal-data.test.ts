@@ -19,6 +19,9 @@ const personal: [string, 'email' | 'phone' | 'card'][] = [
   ['4111111111111111', 'card'], ['4111-1111-1111-1111', 'card'], ['5555555555554444', 'card'], ['378282246310005', 'card'],
   ['3782 822463 10005', 'card'], ['6011111111111117', 'card'], ['3530111333300000', 'card'], ['30569309025904', 'card'],
   ['run-4111111111111111', 'card'], ['ref 2026-01-15-4111-1111-1111-1111', 'card'], ['Bob <bob@corp.example.com>', 'email'],
+  // the shortest addresses (6 characters), and look-alike characters (full-width at sign, digits)
+  ['a@b.co', 'email'], ['x@y.io', 'email'], ['A@B.CO', 'email'], ['alice＠example.org', 'email'], ['bob﹫corp.example', 'email'],
+  ['alice＠example．org', 'email'], ['４１１１１１１１１１１１１１１１', 'card'], ['+１ ４１５ ５５５ ０１３２', 'phone'],
 ];
 const legitimate = [
   'run-123', 'step-7', '2026-01-15T12:00:00.000Z', '2026-01-15T12:00:00+05:30', '2026-01-15', '15.01.2026', '1768478400000',

@@ -120,9 +120,18 @@ function digitWindows(s: string): [number, number, number, number][] {
   return out;
 }
 
+const nonAscii = /[^\x00-\x7f]/;
+/**
+ * Look-alike characters in their plain form (NFKC: ＠ and ﹫ are @, full-width digits and dots are
+ * ASCII), so an address or number written with them is found too. ASCII text is returned as is.
+ */
+const compatible = (s: string) => (nonAscii.test(s) ? s.normalize('NFKC') : s);
+
 /** The kind of personal data `s` contains, if any (emails first, then cards, then phones). */
-export function personalDataIn(s: string): PersonalKind | undefined {
-  if (s.length < 7) return undefined;
+export function personalDataIn(text: string): PersonalKind | undefined {
+  // The shortest address is 6 characters (a@b.co).
+  if (text.length < 6) return undefined;
+  const s = compatible(text);
   if (s.includes('@') && emailInside.test(s)) return 'email';
   // Cheap gate first: runs of digits and separators, by digit count. A card number needs 13 digits
   // (separators space and dash), a phone number 8 (also . ( ) +); most ids never get there, and the
@@ -136,9 +145,12 @@ export function personalDataIn(s: string): PersonalKind | undefined {
   return undefined;
 }
 
-/** `s` with every email, card and phone number replaced by a marker: for free text we store. */
+/**
+ * `s` with every email, card and phone number replaced by a marker: for free text we store. Text
+ * with look-alike characters (full-width ＠ or digits) is redacted, and kept, in their ASCII form.
+ */
 export function redactPersonalData(s: string): string {
-  let out = s.replace(emailPattern, '[redacted-email]');
+  let out = compatible(s).replace(emailPattern, '[redacted-email]');
   for (const [kind, find] of [['card', cardSpans], ['phone', phoneSpans]] as const) {
     // Overlapping windows of one number merge into one span, replaced from the end.
     const merged: [number, number][] = [];
