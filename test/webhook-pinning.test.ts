@@ -58,10 +58,11 @@ describe('pinned connection', () => {
   });
 
   it('refuses a name whose answer holds any private address, and pins the first public one', async () => {
-    const mixed: Resolver = async () => [{ address: '203.0.113.7', family: 4 }, { address: '10.0.0.5', family: 4 }];
+    // Documentation ranges (203.0.113.0/24, …) are not public either: the public answers are real ones (never connected to here).
+    const mixed: Resolver = async () => [{ address: '93.184.215.14', family: 4 }, { address: '10.0.0.5', family: 4 }];
     expect(await resolveWebhookTarget('https://hooks.example.com/x', false, mixed)).toEqual({ problem: expect.stringMatching(/resolves to 10\.0\.0\.5/) });
-    const publicOnly: Resolver = async () => [{ address: '203.0.113.7', family: 4 }, { address: '198.51.100.9', family: 4 }];
-    expect(await resolveWebhookTarget('https://hooks.example.com/x', false, publicOnly)).toMatchObject({ host: 'hooks.example.com', address: '203.0.113.7', family: 4 });
+    const publicOnly: Resolver = async () => [{ address: '93.184.215.14', family: 4 }, { address: '8.8.4.4', family: 4 }];
+    expect(await resolveWebhookTarget('https://hooks.example.com/x', false, publicOnly)).toMatchObject({ host: 'hooks.example.com', address: '93.184.215.14', family: 4 });
   });
 });
 
@@ -101,11 +102,12 @@ describe('DNS rebinding during delivery', () => {
   it('never connects to the private address a later lookup returns', async () => {
     // A DNS server that answers public for the registration check and the delivery check, and
     // loopback (where a receiver listens) to any lookup after that.
+    // The public answer is in 3ffe::/16 (the returned 6bone block): global unicast to the check, routed nowhere.
     const answers: string[] = [];
     const rebinding: Resolver = async () => {
-      const address = answers.length < 2 ? '203.0.113.10' : '127.0.0.1';
+      const address = answers.length < 2 ? '3ffe::10' : '127.0.0.1';
       answers.push(address);
-      return [{ address, family: 4 }];
+      return [{ address, family: address.includes(':') ? 6 : 4 }];
     };
     const before = a.hits.length;
     const webhooks = new Webhooks(t.app.engine.client, { allowPrivate: false, timeoutMs: 500, maxAttempts: 1, retryBaseMs: 10, resolve: rebinding }, t.app.log);
@@ -119,7 +121,7 @@ describe('DNS rebinding during delivery', () => {
       deliveries = await rows(t.app, 'SELECT outcome, error, http_status FROM webhook_deliveries WHERE webhook_id = {id:String}', { id: hookId });
     }
     webhooks.close();
-    expect(answers).toEqual(['203.0.113.10', '203.0.113.10']); // one lookup per check, none at connect
+    expect(answers).toEqual(['3ffe::10', '3ffe::10']); // one lookup per check, none at connect
     expect(a.hits.length).toBe(before); // the loopback receiver was never reached
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]).toMatchObject({ outcome: 'failed', http_status: 0 });

@@ -73,7 +73,10 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
       body: z.strictObject({
         month: z.string().max(7),
         name: text(256).min(1),
-        amount_usd: z.string().regex(/^\d{1,24}(\.\d{1,2})?$/, 'must be a positive amount with at most 2 decimal places (cents)'),
+        // Zero would record a cost that allocates nothing (docs/chargeback.md): refused like any other non-amount.
+        amount_usd: z.string()
+          .regex(/^\d{1,24}(\.\d{1,2})?$/, { message: 'must be a positive amount with at most 2 decimal places (cents)', abort: true })
+          .refine((v) => /[1-9]/.test(v), 'must be a positive amount with at most 2 decimal places (cents)'),
         method: z.enum(['proportional', 'even', 'fixed']),
         basis: z.enum(['cost', 'events', 'tokens', 'requests']).optional().describe('proportional only; requests counts events whose tool or provider is basis_value'),
         basis_value: z.string().max(256).optional(),

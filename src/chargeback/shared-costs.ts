@@ -12,7 +12,7 @@ import { withClusterLock, type LockHandle } from '../cluster/lock.js';
 import { ApiError } from '../errors.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { sql } from '../sql.js';
-import { allocateLargestRemainder } from './allocation.js';
+import { allocateLargestRemainder, byKey } from './allocation.js';
 import { loadPeriods, parseMonth } from './periods.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 import { PERIODS_LOCK } from './statements.js';
@@ -71,7 +71,7 @@ async function recordOnce(app: FastifyInstance, req: SharedCostRequest, m: Retur
   const parts = allocateLargestRemainder(cents, scaled);
   const total = scaled.reduce((acc, w) => acc + w.weight, 0n);
   const allocations: Allocation[] = scaled
-    .sort((a, b) => a.key.localeCompare(b.key))
+    .sort(byKey)
     .map((w) => ({
       product_line_id: w.key,
       weight: fromUnits(w.weight),

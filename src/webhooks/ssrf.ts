@@ -1,20 +1,10 @@
-// Webhook targets must be public: loopback, private, link-local, CGNAT, multicast and other
-// special addresses are refused (SSRF), unless WEBHOOK_ALLOW_PRIVATE=true.
+// Webhook targets must be public: loopback, private, link-local, CGNAT, multicast, documentation
+// and other special addresses (special-addresses.ts) are refused (SSRF), unless WEBHOOK_ALLOW_PRIVATE=true.
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { specialAddressClass } from './special-addresses.js';
 
-const blocked = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) blocked.addSubnet(net, bits, 'ipv6');
-
-export function isForbiddenAddress(ip: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-  return blocked.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
-}
+export { isForbiddenAddress, specialAddressClass } from './special-addresses.js';
 
 export type ResolvedAddress = { address: string; family: number };
 /** Name resolution, injectable so tests can play a DNS server that changes its answer. */
@@ -46,8 +36,11 @@ export async function resolveWebhookTarget(raw: string, allowPrivate: boolean, r
     return { problem: `cannot resolve ${host}` };
   }
   if (addresses.length === 0) return { problem: `cannot resolve ${host}` };
-  const bad = allowPrivate ? undefined : addresses.find((a) => isForbiddenAddress(a.address));
-  if (bad) return { problem: `${host} resolves to ${bad.address}, a loopback or private address (set WEBHOOK_ALLOW_PRIVATE=true to allow)` };
+  // Every answer is checked, not just the one pinned: a name must not lead anywhere private.
+  for (const { address } of allowPrivate ? [] : addresses) {
+    const special = specialAddressClass(address);
+    if (special) return { problem: `${host} resolves to ${address}, not a public address (${special}); set WEBHOOK_ALLOW_PRIVATE=true to allow` };
+  }
   const first = addresses[0]!;
   return { url, host, address: first.address, family: first.family === 6 ? 6 : 4 };
 }
