@@ -277,6 +277,17 @@ describe('month close and late events', () => {
     expect((await send('POST', '/api/v1/periods/2026-02/close', {}, 'exp')).statusCode).toBe(403);
     expect((await send('POST', '/api/v1/shared-costs', { month: '2026-01', name: 'x', amount_usd: '1', method: 'even' })).json().reason).toBe('period_closed');
   });
+
+  it('bills the first month the ledger takes (2000-01): export, reconciliation and close, not a 400 about the month before', async () => {
+    await ingest([makeEvent({ product_line_id: 'y2k', timestamp: '2000-01-01T00:00:00Z', cost_usd: '2.5' })]);
+    const jan2000 = await get('/api/v1/exports/chargeback?month=2000-01&format=json');
+    expect(jan2000.statusCode).toBe(200);
+    expect(jan2000.json().rows).toEqual([expect.objectContaining({ SubAccountId: 'y2k', EffectiveCost: '2.5' })]);
+    expect((await get('/api/v1/reconciliation?month=2000-01', 'rd')).json()).toMatchObject({ status: 'open', raw_usd: '2.5', reconciled: true });
+    const close = await send('POST', '/api/v1/periods/2000-01/close');
+    expect([close.statusCode, close.json().effective_cost_usd]).toEqual([201, '2.5']);
+    expect((await get('/api/v1/exports/chargeback?month=1999-12')).json()).toMatchObject({ status: 400, reason: 'invalid_request' });
+  });
 });
 
 describe('showback', () => {

@@ -94,7 +94,7 @@ describe('POST /api/v1/events receipts', () => {
     expect(firstErrors[1]).toMatch(/output_tokens must include reasoning_tokens/);
     expect(firstErrors[4]).toMatch(/^cost_usd: must be a non-negative decimal/);
     expect(firstErrors[5]).toMatch(/at most 12 decimal places/);
-    expect(firstErrors[8]).toMatch(/^timestamp: must be after 2000-01-01/);
+    expect(firstErrors[8]).toMatch(/^timestamp: must be 2000-01-01T00:00:00Z or later/);
     expect(firstErrors[10]).toBe('tokens.input: conflicts with input_tokens');
     expect(firstErrors[12]).toMatch(/^event_id/);
   });

@@ -20,7 +20,12 @@ export function parseMonth(label: string, parameter = 'month'): Month {
 }
 
 export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
-export const previousMonth = (m: Month) => parseMonth(monthOf(m.start - 1));
+/** The month before `m`: 1999-12 for the first month the ledger takes (2000-01), which holds no events. */
+export const previousMonth = (m: Month): Month => {
+  const start = Date.UTC(new Date(m.start).getUTCFullYear(), new Date(m.start).getUTCMonth() - 1, 1);
+  const label = monthOf(start);
+  return { label, start, end: m.start, date: `${label}-01` };
+};
 
 export async function loadPeriods(client: ClickHouseClient): Promise<Map<string, Period>> {
   const rows = await (await client.query({

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { toClickHouseTime } from '../clickhouse-time.js';
 import { isWellFormed } from '../json-body.js';
+import { numberToDecimalString } from '../pricing/decimal.js';
 
 export const eventTypes = ['llm', 'tool', 'compute', 'vector_db', 'payment', 'human_escalation', 'infrastructure', 'outcome'] as const;
 export const environments = ['production', 'staging', 'development'] as const;
@@ -28,10 +29,17 @@ export const MAX_EVENT_QUANTITY_DIGITS = 12;
 const tokens = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(MAX_EVENT_TOKENS, `at most ${MAX_EVENT_TOKENS} per event`);
 const count = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER);
 export const decimalPattern = (integerDigits: number) => new RegExp(`^\\d{1,${integerDigits}}(\\.\\d{1,12})?$`);
-/** A decimal as text: a number with 12 places and trailing zeros cut, a string trimmed. */
-export const decimalText = (v: string | number) => (typeof v === 'number' ? trimDecimal(v.toFixed(12)) : v.trim());
+/**
+ * Whether a JSON number is the decimal its sender wrote: a literal of at most 15 significant digits
+ * reads back exactly as its shortest form, a longer one may not (123456.123456789012 parses to
+ * 123456.12345678901, 0.1234567890125 would round at 12 places). Longer amounts must be strings.
+ */
+export const exactNumber = (v: number) =>
+  Number.isFinite(v) && numberToDecimalString(Math.abs(v)).replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length <= 15;
+/** A decimal as text: a number in its shortest exact form (no exponent), a string trimmed. */
+export const decimalText = (v: string | number) => (typeof v === 'number' ? numberToDecimalString(v) : v.trim());
 const decimal = (integerDigits: number, message: string) => z
-  .union([z.string(), z.number().finite()])
+  .union([z.string(), z.number().finite().refine(exactNumber, 'a JSON number of more than 15 significant digits is not exact: send the amount as a decimal string')])
   .transform(decimalText)
   .pipe(z.string().regex(decimalPattern(integerDigits), message));
 // Money: a decimal string (preferred) or a JSON number; at most 12 decimal places, never negative
@@ -98,7 +106,7 @@ export function crossFieldIssues(e: z.output<typeof eventObject>): [string, stri
   if (e.status === 'failure' && e.type !== 'outcome') issues.push(['status', 'status "failure" is only for outcome events']);
   if (e.revenue_usd !== undefined && e.type !== 'outcome') issues.push(['revenue_usd', 'revenue_usd is only for outcome events']);
   const t = Date.parse(e.timestamp);
-  if (t < Date.UTC(2000, 0, 1) || t > Date.now() + 24 * 3600 * 1000) issues.push(['timestamp', 'must be after 2000-01-01 and at most 24 hours in the future']);
+  if (t < Date.UTC(2000, 0, 1) || t > Date.now() + 24 * 3600 * 1000) issues.push(['timestamp', 'must be 2000-01-01T00:00:00Z or later and at most 24 hours in the future']);
   return issues;
 }
 
@@ -157,10 +165,6 @@ export function foldAliases(item: Record<string, unknown>): { folded: Record<str
     else put(aliases[key] ?? key, value, key);
   }
   return { folded, conflicts };
-}
-
-export function trimDecimal(s: string): string {
-  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
 // An opaque id that is an email address is personal data: refused and never stored in clear.
