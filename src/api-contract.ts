@@ -18,8 +18,8 @@ declare module 'fastify' {
 }
 
 const descriptions: Record<number, string> = {
-  400: 'The request is malformed', 401: 'No valid API key', 403: 'The key may not use this route', 404: 'Not found',
-  406: 'Not acceptable', 409: 'Conflicts with the current state', 413: 'Too large', 415: 'Unsupported media type',
+  400: 'The request is malformed', 401: 'No valid API key', 403: 'The key (or, without keys, the caller) may not use this route', 404: 'Not found',
+  406: 'Not acceptable', 408: 'The request was not received in time', 409: 'Conflicts with the current state', 413: 'Too large', 415: 'Unsupported media type',
   422: 'Cannot be processed', 429: 'Rate limited (see Retry-After)', 500: 'Internal error', 503: 'Unavailable (see Retry-After)',
 };
 
@@ -49,9 +49,12 @@ export function sharedProblems(route: RouteOptions): Map<number, Set<string>> {
   const methods = [route.method].flat();
   if (schema.body || methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH')) {
     add(400, 'invalid_json', 'json_too_deep', 'invalid_unicode', 'empty_body', 'invalid_content_length', 'bad_request');
+    add(408, 'request_timeout');
     add(413, 'body_too_large');
-    add(415, 'unsupported_media_type');
+    add(415, 'unsupported_media_type', 'unsupported_content_encoding');
   }
+  // With no API keys only loopback names and origins are served (src/request-guards.ts).
+  add(403, 'forbidden_host', 'forbidden_origin');
   add(500, 'internal_error');
   for (const [status, reasons] of Object.entries(schema.problems ?? {})) add(Number(status), ...(reasons ?? []));
   return out;

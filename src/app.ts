@@ -8,8 +8,10 @@ import { contractTransform } from './api-contract.js';
 import { isLoopback, loadApiKeys, registerAuth } from './auth.js';
 import { createEngine, onClusterClause, type Engine } from './clickhouse.js';
 import { ConfigError, type Config } from './config.js';
-import { answerFrameworkError, ApiError, ENGINE_RETRY_AFTER_SECONDS, registerErrorHandling } from './errors.js';
+import { answerClientError, answerFrameworkError, ApiError, ENGINE_RETRY_AFTER_SECONDS, registerErrorHandling } from './errors.js';
 import { registerBoundedJsonParser } from './json-body.js';
+import { registerBodyGuard, registerLoopbackGuard } from './request-guards.js';
+import { ndjsonTypes } from './events/body.js';
 import { EventIngestor } from './events/ingest.js';
 import { Applier } from './events/applier.js';
 import { Claims } from './cluster/claims.js';
@@ -17,7 +19,7 @@ import { fingerprintState, SharedState } from './cluster/shared-state.js';
 import { eventRoutes } from './events/routes.js';
 import { costRoutes } from './costs/routes.js';
 import { healthRoutes } from './health/routes.js';
-import { otlpRoutes } from './otlp/routes.js';
+import { otlpRoutes, protobufTypes } from './otlp/routes.js';
 import { Metrics, registerMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { registerRateLimit } from './rate-limit.js';
@@ -80,11 +82,25 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     // Ids in paths may be as long as the event model allows (256); past that, a problem document.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: answerFrameworkError,
+    // Requests Node's parser refuses (headers over 16 KiB, malformed, too slow) as problem documents too.
+    clientErrorHandler: answerClientError,
+    // Receiving a request is bounded, so a stalled upload is answered 408 and its connection freed
+    // (answering it takes as long as it takes); an idle keep-alive connection closes after a while.
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(60_000, config.HTTP_REQUEST_TIMEOUT_MS),
+      // Node checks those timeouts on this period (default 30 s): a quarter of the limit, at most 5 s.
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(config.HTTP_REQUEST_TIMEOUT_MS / 4))),
+    },
     // Per-request lines only at debug: at ingest rates they cost more than they tell.
     logController: new LogController({ disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace' }),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // First of all hooks: with no keys every caller is admin, so only loopback names and origins get in.
+  if (keys.length === 0) registerLoopbackGuard(app);
 
   /** Run `task` every `ms` (0 = never); the timer never holds the process open and stops on close. */
   const every = (ms: number, what: string, task: () => Promise<unknown>) => {
@@ -213,6 +229,11 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   registerMetrics(app, app.metrics);
   registerAuth(app, keys);
   registerRateLimit(app, { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+  // Bodies are JSON, except where the ingest routes read NDJSON, OTLP protobuf and gzip themselves.
+  registerBodyGuard(app, {
+    [`POST ${API_PREFIX}/events`]: { types: ndjsonTypes, gzip: true },
+    'POST /v1/traces': { types: protobufTypes, gzip: true },
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -42,6 +42,11 @@ const envSchema = z.object({
   MAX_SHARED_COST_USD: z.string().regex(/^[1-9]\d{0,12}(\.\d{1,2})?$/, 'must be a decimal amount between 1 and 9999999999999.99').default('1000000000'),
   MAX_JSON_DEPTH: int(8, 256).default(64),
   MAX_DRAIN_BYTES: int(0, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  // The HTTP server (docs/hardening.md "Hostile HTTP clients"): the longest a client may take to send
+  // a whole request, headers and body (then 408 request_timeout; a 16 MiB gzip batch must fit), and
+  // how long an idle keep-alive connection stays open (above the usual 60 s of load balancers).
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 3_600_000).default(72_000),
   RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

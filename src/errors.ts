@@ -1,6 +1,8 @@
 // Typed errors and the one error handler that turns every failure into application/problem+json
 // with a machine-readable `reason`. Nothing else in the app writes an error response.
 import { z } from 'zod';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { drainRequest } from './json-body.js';
@@ -27,8 +29,9 @@ export class ApiError extends Error {
 
 const titles: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  406: 'Not Acceptable', 408: 'Request Timeout', 409: 'Conflict', 413: 'Content Too Large', 414: 'URI Too Long',
+  415: 'Unsupported Media Type', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
 // Fastify's own error codes, mapped to our reasons.
@@ -43,6 +46,9 @@ const fastifyCodes: Record<string, [number, string]> = {
   Z_DATA_ERROR: [400, 'invalid_gzip'],
   Z_BUF_ERROR: [400, 'invalid_gzip'],
 };
+
+const problemBody = (status: number, reason: string, detail: string, extra: Record<string, unknown> = {}) =>
+  ({ type: `urn:agent-ledger:problem:${reason}`, title: titles[status] ?? 'Error', status, reason, detail, ...extra });
 
 export function toProblem(err: FastifyError | ApiError | Error): { status: number; body: Record<string, unknown> } {
   let status = 500;
@@ -81,10 +87,39 @@ export function toProblem(err: FastifyError | ApiError | Error): { status: numbe
       [status, reason, detail] = [statusCode, 'bad_request', err.message];
     }
   }
-  return {
-    status,
-    body: { type: `urn:agent-ledger:problem:${reason}`, title: titles[status] ?? 'Error', status, reason, detail, ...extra },
-  };
+  return { status, body: problemBody(status, reason, detail, extra) };
+}
+
+/**
+ * Did this error come from the client's own connection, closed before its request was fully
+ * received? Then its ECONNRESET is the client's, not ClickHouse's: no engine alarm, nobody to answer.
+ */
+export function isClientAbort(err: unknown, req: IncomingMessage): boolean {
+  return err === req.errored || (req.destroyed && !req.complete);
+}
+
+// Errors Node's HTTP server raises on a connection, outside any route: parse errors and timeouts.
+const clientErrors: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request was not received in full within HTTP_REQUEST_TIMEOUT_MS'],
+  HPE_HEADER_OVERFLOW: [431, 'header_too_large', "the request headers exceed the server's limit (16 KiB)"],
+};
+
+/**
+ * Fastify's clientErrorHandler: answer a request Node refused (malformed, headers too large, too
+ * slow) with a problem document, then close, since the connection's framing is lost after such an error.
+ */
+export function answerClientError(this: FastifyInstance, err: Error & { code?: string; reason?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer (Node's own guidance for 'clientError').
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, detail] = clientErrors[err.code ?? ''] ?? [400, 'bad_request', `malformed HTTP request: ${err.reason ?? err.code ?? 'unparsable'}`];
+  this.log.debug({ err: { code: err.code, message: err.message } }, `client error: ${reason}`);
+  // Only when no response to this connection's current request has begun (Node's own rule).
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(problemBody(status, reason, detail));
+    socket.write(`HTTP/1.1 ${status} ${titles[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** Errors the router raises before any route or hook runs (a malformed URL, an over-long path parameter). */
@@ -96,6 +131,13 @@ export function answerFrameworkError(err: FastifyError, _request: FastifyRequest
 export function registerErrorHandling(app: FastifyInstance): void {
   const maxDrainBytes = app.hasDecorator('config') ? app.config.MAX_DRAIN_BYTES : 64 * 1024 * 1024;
   app.setErrorHandler(async (err, request, reply) => {
+    if (isClientAbort(err, request.raw)) {
+      // The client went away mid-upload (or was cut off by HTTP_REQUEST_TIMEOUT_MS): not an engine
+      // fault, and the body was never complete, so nothing was acknowledged. The answer reaches nobody.
+      request.log.info({ method: request.method, url: request.url }, 'the connection closed before the request body was complete (client gone, or cut off after HTTP_REQUEST_TIMEOUT_MS); nothing of it was acknowledged');
+      const { status, body } = toProblem(new ApiError(400, 'client_aborted', 'the connection closed before the request body was complete'));
+      return reply.code(status).type('application/problem+json').send(body);
+    }
     const { status, body } = toProblem(err as FastifyError);
     if (body.reason === 'engine_unavailable') request.log.warn({ err: { message: (err as Error).message } }, String(body.detail));
     else if (status >= 500) request.log.error({ err }, 'request failed');

@@ -1,11 +1,21 @@
 // Bounded JSON: every JSON body is parsed by Fastify's own (prototype-poisoning-safe) parser and
 // then refused with 400 `json_too_deep` past MAX_JSON_DEPTH levels, so no later walk (zod, the
-// classifier, JSON.stringify, logging) can exhaust the stack, and with 400 `invalid_unicode` for a
-// lone surrogate, which no store can take. And oversized bodies are drained
+// classifier, JSON.stringify, logging) can exhaust the stack, with 400 `invalid_unicode` for a
+// lone surrogate, which no store can take, and with 400 `invalid_json` for bytes that are not UTF-8
+// (decoding would silently store U+FFFD in their place). And oversized bodies are drained
 // before their 413 goes out, so a client still uploading reads the answer instead of EPIPE.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBodyParser, FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';
+import { quoteMoneyNumbers } from './events/body.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** JSON numbers of money fields are read as the decimal text written, not as floats (events/body.ts). */
+    moneyAsText?: boolean;
+  }
+}
 
 /** Is `value` nested more than `max` levels (a scalar is 0, `[]` or `{}` is 1)? Iterative, stops early. */
 export function depthExceeds(value: unknown, max: number): boolean {
@@ -70,19 +80,26 @@ export function truncateDepth(value: unknown, max: number): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, truncateDepth(v, max - 1)]));
 }
 
-/** Replace the app's JSON parser with one that refuses bodies nested deeper than `maxDepth` or holding non-Unicode strings. */
+/** JSON's structured-syntax suffix (RFC 6839), e.g. application/merge-patch+json: parsed as JSON too. */
+export const jsonSuffixType = /^application\/[\w!#$&^.-]+\+json(?:;|$)/;
+
+/** Replace the app's JSON parser with one that refuses bodies nested deeper than `maxDepth`, not UTF-8, or holding non-Unicode strings. */
 export function registerBoundedJsonParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parse(request, body as string, (err: Error | null, value?: unknown) => {
+  const parseBounded: FastifyBodyParser<Buffer> = (request, bytes, done) => {
+    if (!isUtf8(bytes)) return done(new ApiError(400, 'invalid_json', 'the JSON body is not valid UTF-8'), undefined);
+    const text = bytes.toString('utf8');
+    parse(request, request.routeOptions.config?.moneyAsText ? quoteMoneyNumbers(text) : text, (err: Error | null, value?: unknown) => {
       if (err) return done(err, undefined);
       const problem = jsonBodyProblem(value, maxDepth);
       if (problem === 'json_too_deep') return done(new ApiError(400, problem, `the JSON body is nested more than ${maxDepth} levels deep (MAX_JSON_DEPTH)`), undefined);
       if (problem) return done(new ApiError(400, problem, 'the JSON body holds a string with a lone UTF-16 surrogate (e.g. "\\ud800"), which is not text'), undefined);
       done(null, value);
     });
-  });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseBounded);
+  app.addContentTypeParser(jsonSuffixType, { parseAs: 'buffer' }, parseBounded);
 }
 
 /**

@@ -37,7 +37,8 @@ const valid: Record<string, unknown>[] = [
   makeEvent({ timestamp: '2026-01-15T12:00:00+05:30' }),
   makeEvent({ timestamp: '2026-01-15T12:00:00.123456Z' }),
   makeEvent({ timestamp: '2024-02-29T00:00:00Z', cost_usd: ' 0.000000000001 ' }),
-  makeEvent({ cost_usd: 0.1 + 0.2 }),
+  makeEvent({ cost_usd: 0.3 }),
+  makeEvent({ cost_usd: 123456.123456789 }),
   makeEvent({ cost_usd: 1e-7 }),
   makeEvent({ duration_ms: Number.MAX_SAFE_INTEGER }),
   makeEvent(outcome),
@@ -53,6 +54,7 @@ const probes: unknown[] = [
   '1999-12-31T23:59:59Z', '2099-01-01T00:00:00Z', '2026-01-15T12:00:00.1234567891Z', '2026-01-15T12:00:00-23:59', '2026-01-15T12:00:00+24:00',
   '0', '1', '-1', '1.5', '1.1234567890123', '1.123456789012', '01', '1e3', ' 2 ', '1,5', '99999999999999999999999999999999999999999',
   0, 1, -1, 1.5, 65535, 65536, 1e9, 1e9 + 1, 1e12, 1e21, -0, Number.MAX_SAFE_INTEGER + 2, 0.1, NaN, Infinity,
+  0.1 + 0.2, 123456.123456789012, 0.1234567890125, 1e-13, 1e-12,
   true, null, [], ['a'], {}, { a: 'b' }, { '': 'x' }, { a: 1 }, { a: 'x'.repeat(1025) },
   Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v'])), Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])),
 ];

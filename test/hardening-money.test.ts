@@ -43,6 +43,31 @@ describe('money ceiling at ingest', () => {
     expect(await ledger('edge')).toEqual({ events: 1, cost: CEILING });
   });
 
+  it('takes a JSON number as the decimal written, never through a float (NDJSON and JSON)', async () => {
+    // the literals as a client writes them: JSON.stringify would already have rounded some
+    const literals = ['123456.123456789012', '999999.999999999999', '1.5e-7', '1E2', '0.30000000000000004', '0.1234567890125', '1e-13', '-0.5', '1e21', '0.000000000001'];
+    const notDecimal = 'cost_usd: must be a non-negative decimal with at most 12 decimal places';
+    const expected = [
+      [4, 'invalid_event', notDecimal], [5, 'invalid_event', notDecimal], [6, 'invalid_event', notDecimal], [7, 'invalid_event', notDecimal],
+      [8, 'cost_out_of_range', `cost_usd: 1000000000000000000000 is over the per-event ceiling of ${CEILING} USD (MAX_EVENT_COST_USD)`],
+    ];
+    // 123456.123456789012 + 999999.999999999999 + 0.00000015 + 100 + 0.000000000001, to the last digit
+    const sum = '1123556.123456939012';
+    const line = (pl: string, literal: string, i: number) => `{"event_id":"${pl}-${i}","timestamp":"2026-01-20T10:00:00Z","type":"tool","tool":"t","product_line_id":"${pl}","cost_usd":${literal}}`;
+    const ndjson = await t.app.inject({ method: 'POST', url: '/api/v1/events', payload: literals.map((l, i) => line('num-nd', l, i)).join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    expect(ndjson.json().results.map((r: { index: number; reason: string; errors: string[] }) => [r.index, r.reason, r.errors[0]])).toEqual(expected);
+    expect(await ledger('num-nd')).toEqual({ events: 5, cost: sum });
+    const json = await t.app.inject({ method: 'POST', url: '/api/v1/events', payload: `{"events":[${literals.map((l, i) => line('num-js', l, i)).join(',')}]}`, headers: { 'content-type': 'application/json' } });
+    expect(json.json().results.map((r: { index: number; reason: string; errors: string[] }) => [r.index, r.reason, r.errors[0]])).toEqual(expected);
+    expect(await ledger('num-js')).toEqual({ events: 5, cost: sum });
+    // a key spelled with an escape is not recognised in the text: its number arrives as a float,
+    // taken only when its shortest form has at most 15 significant digits
+    const escaped = (literal: string, i: number) => line('num-esc', literal, i).replace('"cost_usd"', '"cost\\u005fusd"');
+    const floats = await t.app.inject({ method: 'POST', url: '/api/v1/events', payload: `[${['0.30000000000000004', '0.25'].map(escaped).join(',')}]`, headers: { 'content-type': 'application/json' } });
+    expect(floats.json().results.map((r: { index: number; errors: string[] }) => [r.index, r.errors[0]])).toEqual([[0, 'cost_usd: a JSON number of more than 15 significant digits is not exact: send the amount as a decimal string']]);
+    expect(await ledger('num-esc')).toEqual({ events: 1, cost: '0.25' });
+  });
+
   it('adds 4,000 events at the ceiling exactly, in the ledger, /agent-costs, /chargeback/weekly and the export', async () => {
     const n = 4000;
     const amounts: string[] = [];

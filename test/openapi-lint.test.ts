@@ -53,8 +53,11 @@ describe('OpenAPI contract', () => {
     const reasons = (path: string, method: string, status: string) =>
       doc.paths[path]![method]!.responses![status]!.content!['application/problem+json']!.schema!.properties!.reason!.enum;
     // A scoped key is refused on the reconciliation (not filtered), answered on periods (filtered).
-    expect(reasons('/api/v1/reconciliation', 'get', '403')).toEqual(['forbidden_role', 'forbidden_scope']);
-    expect(reasons('/api/v1/periods', 'get', '403')).toEqual(['forbidden_role']);
+    // (forbidden_host / forbidden_origin: any route, when no keys are configured)
+    expect(reasons('/api/v1/reconciliation', 'get', '403')).toEqual(['forbidden_host', 'forbidden_origin', 'forbidden_role', 'forbidden_scope']);
+    expect(reasons('/api/v1/periods', 'get', '403')).toEqual(['forbidden_host', 'forbidden_origin', 'forbidden_role']);
+    expect(reasons('/api/v1/periods/{month}/close', 'post', '415')).toEqual(['unsupported_content_encoding', 'unsupported_media_type']);
+    expect(reasons('/api/v1/events', 'post', '408')).toEqual(['request_timeout']);
     expect(reasons('/api/v1/reconciliation', 'get', '401')).toEqual(['invalid_api_key', 'missing_api_key']);
     expect(reasons('/api/v1/agent-costs', 'get', '400')).toEqual(['cursor_mismatch', 'invalid_cursor', 'invalid_request']);
     expect(reasons('/api/v1/events', 'post', '413')).toEqual(['body_too_large', 'too_many_events']);

@@ -3,6 +3,7 @@
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, preParsingHookHandler } from 'fastify';
 import { ApiError } from '../errors.js';
+import { shiftDecimal } from '../pricing/decimal.js';
 import type { RawItem } from './classify.js';
 
 export const ndjsonTypes = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
@@ -12,13 +13,31 @@ export class UnparsableLine {
   constructor(readonly text: string, readonly error: string) {}
 }
 
+// A money field's JSON number token, as written: `"cost_usd": 12.5`. Inside a JSON string every
+// quote is escaped, so `"cost_usd"` followed by a colon can only be a key (or the tail of a key
+// that contains an escaped quote, which is an unknown field either way).
+const moneyNumber = /("(?:cost_usd|revenue_usd|cost\.usd|quantity)"\s*:\s*)(-?)(\d+(?:\.\d+)?)(?:[eE]([+-]?\d{1,4}))?(?=\s*[,}\]\r\n]|\s*$)/g;
+
+/**
+ * Event JSON with the numbers of its money fields turned into decimal strings of exactly the
+ * value written, before JSON.parse turns them into floats: 123456.123456789012 stays exactly that
+ * (as a float it reads back 123456.123456789), 1.5e-7 (as JSON.stringify writes 0.00000015) is
+ * "0.00000015", and 0.30000000000000004 or 1e-13 meet the decimal-string rules (at most 12
+ * places) instead of being rounded. Text without such a field is returned as it is.
+ */
+export function quoteMoneyNumbers(text: string): string {
+  if (!text.includes('_usd"') && !text.includes('"quantity"') && !text.includes('"cost.usd"')) return text;
+  return text.replace(moneyNumber, (_all, key: string, sign: string, digits: string, exponent?: string) =>
+    `${key}"${sign}${exponent === undefined ? digits : shiftDecimal(digits, Number(exponent))}"`);
+}
+
 export function registerNdjsonParser(app: FastifyInstance): void {
   app.addContentTypeParser(ndjsonTypes, { parseAs: 'string' }, (_req, body, done) => {
     const items: unknown[] = [];
     for (const line of (body as string).split('\n')) {
       if (line.trim() === '') continue;
       try {
-        items.push(JSON.parse(line));
+        items.push(JSON.parse(quoteMoneyNumbers(line)));
       } catch (err) {
         items.push(new UnparsableLine(line, `invalid JSON: ${(err as Error).message}`));
       }

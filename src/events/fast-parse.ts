@@ -5,7 +5,7 @@
 // test/fast-parse.test.ts holds the two to each other on valid, invalid and random inputs.
 import { isWellFormed } from '../json-body.js';
 import {
-  crossFieldIssues, decimalPattern, decimalText, environments, eventIdPattern, eventTypes, MAX_EVENT_QUANTITY_DIGITS, MAX_EVENT_TOKENS,
+  crossFieldIssues, decimalPattern, decimalText, environments, exactNumber, eventIdPattern, eventTypes, MAX_EVENT_QUANTITY_DIGITS, MAX_EVENT_TOKENS,
   noControlChars, productLinePattern, statuses, timestampPattern, units, type CostEvent,
 } from './schema.js';
 
@@ -74,7 +74,7 @@ export function fastParse(folded: Record<string, unknown>): CostEvent | undefine
       if (!check(value)) return undefined;
       out[key] = value;
     } else if (key in decimals) {
-      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return undefined;
+      if (typeof value !== 'string' && !(typeof value === 'number' && exactNumber(value))) return undefined;
       const normalized = decimalText(value);
       if (!decimals[key]!.test(normalized)) return undefined;
       out[key] = normalized;

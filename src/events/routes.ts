@@ -29,7 +29,7 @@ event-count limit.`;
 export const eventRoutes: FastifyPluginAsyncZod<{ maxBatchEvents: number }> = async (app, opts) => {
   registerNdjsonParser(app);
   app.post('/events', {
-    config: { roles: ['ingest'] },
+    config: { roles: ['ingest'], moneyAsText: true },
     preParsing: gunzipBody,
     schema: {
       tags: ['events'], operationId: 'ingestEvents', problems: { 400: ['not_a_batch', 'invalid_gzip'], 413: ['too_many_events'], 415: ['unsupported_content_encoding'] },

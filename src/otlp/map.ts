@@ -44,6 +44,13 @@ const numbers: Record<string, string[]> = {
   reasoning_tokens: ['reasoning_tokens', 'gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.output_tokens.reasoning', 'tokens.reasoning'],
   attempt: ['attempt'],
 };
+/**
+ * An OTLP double attribute is a binary float by the protocol, not a decimal someone wrote: it is
+ * rounded to the ledger's 12 places (0.1 + 0.2 → "0.3"), where a JSON event's number must be exact.
+ * Beyond toFixed's range (1e21) it stays a number, and the event's own check refuses it.
+ */
+const doubleToDecimal = (v: number): string | number =>
+  Number.isFinite(v) && Math.abs(v) < 1e21 ? v.toFixed(12).replace(/\.?0+$/, '') : v;
 const money: Record<string, string[]> = {
   cost_usd: ['cost_usd', 'cost.usd'],
   quantity: ['quantity'],
@@ -89,7 +96,7 @@ export function spanToEvent(span: OtlpSpan): Record<string, unknown> | undefined
   }
   for (const [field, names] of Object.entries(money)) {
     const v = first(names, a);
-    if (v !== undefined) e[field] = v;
+    if (v !== undefined) e[field] = typeof v === 'number' ? doubleToDecimal(v) : v;
   }
   const hasTokens = tokenFields.some((f) => e[f] !== undefined);
   const isTool = op === 'execute_tool';
