@@ -129,6 +129,10 @@ describe('bodies, with API keys', () => {
     expect(await storedName()).toBe('Line A 2');
     const event = Buffer.concat([Buffer.from(JSON.stringify([makeEvent({ user_id: 'u-' })]).replace('"u-"', '"u-')), Buffer.from([0xc3, 0x28]), Buffer.from('"}]')]);
     expectProblem(await call(t, 'POST', '/api/v1/events', { ...admin, ...json }, event), 400, 'invalid_json');
+    const lines = Buffer.concat([Buffer.from(`${JSON.stringify(makeEvent({ product_line_id: 'ndjson-utf8' }))}\n{"event_id":"x","note":"bad`), Buffer.from([0xff]), Buffer.from('"}\n')]);
+    const ndjson = await call(t, 'POST', '/api/v1/events', { ...admin, 'content-type': 'application/x-ndjson' }, lines);
+    expectProblem(ndjson, 400, 'invalid_json');
+    expect(JSON.parse(ndjson.body).detail).toMatch(/not valid UTF-8/);
     // Multi-byte UTF-8 is text, of course.
     expect((await call(t, 'PUT', lineUrl, { ...admin, ...json }, Buffer.from(JSON.stringify({ name: 'Ligne Å – 線' })))).status).toBe(200);
     expect(await storedName()).toBe('Ligne Å – 線');

@@ -1,5 +1,6 @@
 // Request bodies for POST /events: JSON (object with `events` or a bare array), NDJSON, and gzip
 // of either. Size limits apply to the decompressed bytes, so a gzip bomb stops at MAX_BODY_BYTES.
+import { isUtf8 } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, preParsingHookHandler } from 'fastify';
 import { ApiError } from '../errors.js';
@@ -32,9 +33,11 @@ export function quoteMoneyNumbers(text: string): string {
 }
 
 export function registerNdjsonParser(app: FastifyInstance): void {
-  app.addContentTypeParser(ndjsonTypes, { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(ndjsonTypes, { parseAs: 'buffer' }, (_req, bytes, done) => {
+    // As for JSON bodies (json-body.ts): decoding bytes that are not UTF-8 would store U+FFFD.
+    if (!isUtf8(bytes as Buffer)) return done(new ApiError(400, 'invalid_json', 'the NDJSON body is not valid UTF-8'), undefined);
     const items: unknown[] = [];
-    for (const line of (body as string).split('\n')) {
+    for (const line of (bytes as Buffer).toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
       try {
         items.push(JSON.parse(quoteMoneyNumbers(line)));
