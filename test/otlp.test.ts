@@ -251,4 +251,12 @@ describe('bad input', () => {
     expect(await totals(`run_id = 'run-bad'`)).toEqual({ n: '1', cost: '0.25' });
     expect((await rows(t.app, 'EXISTS TABLE cost_events'))[0]).toEqual({ result: 1 });
   });
+
+  it('a double cost is the shortest form of the float, rounded half to even only past 12 places', async () => {
+    const dbl = (v: number) => ({ doubleValue: v });
+    const costs: [number, string][] = [[98765.4321, '98765.4321'], [123456.789, '123456.789'], [0.1 + 0.2, '0.3'], [1.5e-7, '0.00000015'], [1.5e-12, '0.000000000002'], [1e-13, '0']];
+    const res = await postRaw(request(...costs.map(([v], i) => span({ 'cost.usd': dbl(v), run_id: str(`run-dbl-${i}`) }, { spanId: (0x100 + i).toString(16).padStart(16, '0') }))), js);
+    expect(res.json()).toEqual({});
+    for (const [i, [, cost]] of costs.entries()) expect(await totals(`run_id = 'run-dbl-${i}'`), String(costs[i]![0])).toEqual({ n: '1', cost });
+  });
 });

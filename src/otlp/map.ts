@@ -2,6 +2,7 @@
 // the span, then its resource, under the event's own field names and the aliases DESIGN.md lists.
 // Only allow-listed attributes are read: message content (gen_ai.input.messages, …) never is.
 import { aliases } from '../events/schema.js';
+import { divRound, fromUnits, numberToDecimalString, SCALE } from '../pricing/decimal.js';
 import type { Attributes, AttrValue, OtlpSpan } from './spans.js';
 
 const aliasesOf = (field: string) => Object.entries(aliases).filter(([, f]) => f === field).map(([a]) => a);
@@ -46,11 +47,18 @@ const numbers: Record<string, string[]> = {
 };
 /**
  * An OTLP double attribute is a binary float by the protocol, not a decimal someone wrote: it is
- * rounded to the ledger's 12 places (0.1 + 0.2 → "0.3"), where a JSON event's number must be exact.
- * Beyond toFixed's range (1e21) it stays a number, and the event's own check refuses it.
+ * taken in its shortest exact form (98765.4321, not toFixed's 98765.432100000005) and rounded half
+ * to even at the ledger's 12 places when that form has more (0.1 + 0.2 → "0.3"; below 0.5 × 10⁻¹²
+ * it is 0). A JSON event's number, by contrast, must be exact (events/body.ts).
  */
-const doubleToDecimal = (v: number): string | number =>
-  Number.isFinite(v) && Math.abs(v) < 1e21 ? v.toFixed(12).replace(/\.?0+$/, '') : v;
+function doubleToDecimal(v: number): string | number {
+  if (!Number.isFinite(v)) return v;
+  const shortest = numberToDecimalString(v);
+  const places = shortest.split('.')[1]?.length ?? 0;
+  if (places <= SCALE) return shortest;
+  const digits = BigInt(shortest.replace('.', ''));
+  return fromUnits(divRound(digits, 10n ** BigInt(places - SCALE)));
+}
 const money: Record<string, string[]> = {
   cost_usd: ['cost_usd', 'cost.usd'],
   quantity: ['quantity'],
