@@ -140,6 +140,9 @@ describe('run lineage', () => {
     expect(root).toMatchObject({ run_id: 'R', self_cost_usd: '0.56', cost_usd: '0.883', agent_ids: ['planner'] });
     const [e1, e3] = root.events;
     expect(e1).toMatchObject({ event_id: 'e1', cost_usd: '0.1', total_cost_usd: '0.11', children: [{ event_id: 'e2', tool: 'web_search' }] });
+    // times as ISO-8601 in UTC, as every other route gives them
+    expect(e1.timestamp).toBe(new Date(Date.parse(events[0]!.timestamp as string)).toISOString());
+    expect(e1.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(e3).toMatchObject({ event_id: 'e3', status: 'error', total_cost_usd: '0.45', children: [{ event_id: 'e4', retry_of: 'e3', attempt: 2 }] });
     const [sub] = root.runs;
     expect(sub).toMatchObject({ run_id: 'R.1', parent_run_id: 'R', self_cost_usd: '0.32', cost_usd: '0.323' });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
 import { sql } from '../sql.js';
+import { fromClickHouseTime } from '../clickhouse-time.js';
 import { buildRunTree, type RunEvent } from './tree.js';
 
 const MAX_DEPTH = 32;
@@ -32,7 +33,9 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
       frontier = rows.map((r) => r.run_id);
       seen.push(...frontier);
     }
-    const events = await (await client.query({ query: sql('runs/run-events'), query_params: { runs: seen }, format: 'JSONEachRow' })).json<RunEvent>();
+    const events = (await (await client.query({ query: sql('runs/run-events'), query_params: { runs: seen }, format: 'JSONEachRow' })).json<RunEvent>())
+      // ISO-8601 in UTC like every other route's times ("2026-03-11T23:00:00.000Z"), not ClickHouse's text.
+      .map((e) => ({ ...e, timestamp: new Date(fromClickHouseTime(e.timestamp)).toISOString() }));
     const scope = request.principal?.productLines;
     const rootEvents = events.filter((e) => e.run_id === root);
     // A scoped key learns nothing about runs of other product lines, not even that they exist.
