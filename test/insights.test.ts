@@ -248,6 +248,25 @@ describe('customers', () => {
     expect((await get('invoices')).json().reason).toBe('invalid_request');
     expect((await get('invoices?month=2026-01&customer=umbrella')).json().invoices).toEqual([]);
   });
+
+  it('events without a customer are no customer row and no invoice draft: reported as unattributed', async () => {
+    const may = (run: string, at: string, partial: Ev) => ({ ...ev(run, at, partial), timestamp: `2026-05-${at}Z`, product_line_id: 'nocust' });
+    const events = [
+      may('n1', '10T10:00:00', { provider: 'openai', model: 'gpt-4o', cost_usd: '1.5', usage: { input_tokens: 100, output_tokens: 10 }, customer_id: 'c-may' }),
+      may('n2', '10T11:00:00', { provider: 'openai', model: 'gpt-4o', cost_usd: '2.25', usage: { input_tokens: 100, output_tokens: 10 } }),
+      may('n2', '10T11:00:05', { type: 'tool', tool: 'web_search', cost_usd: '0.75', usage: { quantity: '1', unit: 'calls' } }),
+      may('n2', '10T11:00:09', { type: 'outcome', status: 'success', cost_usd: '0', revenue_usd: '4' }),
+    ];
+    expect((await post(t.app, events, as('ing'))).json()).toMatchObject({ accepted: 4 });
+    const margins = (await get('customers?from=2026-05-01&to=2026-06-01', 'rd')).json();
+    expect(margins.customers.map((c: { customer: string; cost_usd: string }) => [c.customer, c.cost_usd])).toEqual([['c-may', '1.5']]);
+    expect(margins.unattributed).toEqual({ cost_usd: '3', revenue_usd: '4', events: 3 });
+    // the totals still cover every event of the window (they reconcile with /agent-costs)
+    expect(margins.totals).toMatchObject({ cost_usd: '4.5', revenue_usd: '4', negative_margin_customers: 1 });
+    const invoices = (await get('invoices?month=2026-05', 'rd')).json();
+    expect(invoices.invoices.map((i: { customer: string; total_usd: string }) => [i.customer, i.total_usd])).toEqual([['c-may', '1.5']]);
+    expect(invoices.unattributed).toEqual({ amount_usd: '3', events: 2 });
+  });
 });
 
 describe('agents', () => {

@@ -31,7 +31,10 @@ export async function customerMargins(client: ClickHouseClient, window: Window, 
   const entry = (c: string) => byCustomer.get(c) ?? byCustomer.set(c, { cost: 0n, revenue: 0n, events: 0, runs: 0 }).get(c)!;
   for (const r of costs.rows) Object.assign(entry(r.group.customer ?? ''), { cost: toUnits(r.cost_usd), events: r.events, runs: r.runs });
   for (const r of runs) entry(r.key.customer ?? '').revenue = r.revenue;
-  const rows = [...byCustomer].map(([customer, v]) => ({ customer, ...v, margin: v.revenue - v.cost }));
+  // Events without a customer_id are nobody's margin: counted in the totals, shown apart.
+  const unattributed = byCustomer.get('') ?? { cost: 0n, revenue: 0n, events: 0, runs: 0 };
+  const all = [...byCustomer].map(([customer, v]) => ({ customer, ...v, margin: v.revenue - v.cost }));
+  const rows = all.filter((r) => r.customer !== '');
   const pct = (margin: bigint, revenue: bigint) => (revenue === 0n ? null : ratio(margin * 100n, revenue));
   const keyOf = { margin: (r: (typeof rows)[number]) => r.margin, cost: (r: (typeof rows)[number]) => -r.cost, revenue: (r: (typeof rows)[number]) => -r.revenue };
   rows.sort((a, b) => {
@@ -45,7 +48,7 @@ export async function customerMargins(client: ClickHouseClient, window: Window, 
     return a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : 0;
   });
   const shown = negativeOnly ? rows.filter((r) => r.margin < 0n) : rows;
-  const total = rows.reduce((a, r) => ({ cost: a.cost + r.cost, revenue: a.revenue + r.revenue }), { cost: 0n, revenue: 0n });
+  const total = all.reduce((a, r) => ({ cost: a.cost + r.cost, revenue: a.revenue + r.revenue }), { cost: 0n, revenue: 0n });
   return {
     inputs: inputs(window, filters, {
       sort, negative_only: negativeOnly,
@@ -53,6 +56,7 @@ export async function customerMargins(client: ClickHouseClient, window: Window, 
         cost: 'the cost of the customer\'s events in the window (event-level, corrections included)',
         revenue: 'revenue_usd of the outcome events of the customer\'s runs started in the window',
         margin: 'revenue − cost; margin_pct = margin / revenue × 100 (null without revenue); negative_margin when margin < 0',
+        unattributed: 'events without a customer_id: in the totals, not a customer row',
         ...pick('run', 'rounding'),
       },
     }),
@@ -65,6 +69,7 @@ export async function customerMargins(client: ClickHouseClient, window: Window, 
       cost_usd: fromUnits(total.cost), revenue_usd: fromUnits(total.revenue), margin_usd: fromUnits(total.revenue - total.cost),
       margin_pct: pct(total.revenue - total.cost, total.revenue), negative_margin_customers: rows.filter((r) => r.margin < 0n).length,
     },
+    unattributed: { cost_usd: fromUnits(unattributed.cost), revenue_usd: fromUnits(unattributed.revenue), events: unattributed.events },
   };
 }
 
@@ -110,6 +115,9 @@ export async function invoiceDrafts(client: ClickHouseClient, window: Window, mo
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   const byCustomer = new Map<string, LineRow[]>();
   for (const r of await rs.json<LineRow>()) byCustomer.set(r.customer, [...(byCustomer.get(r.customer) ?? []), r]);
+  // Events without a customer_id are billed to nobody: no draft, their sum reported apart.
+  const nobody = byCustomer.get('') ?? [];
+  byCustomer.delete('');
   const invoices = [...byCustomer].map(([customer, raw]) => {
     const lines = raw.map((r) => ({ ...r, units: toUnits(r.amount), q: toUnits(r.qty) }))
       .sort((a, b) => (a.units === b.units ? `${a.step}|${a.source}|${a.metric}`.localeCompare(`${b.step}|${b.source}|${b.metric}`) : a.units > b.units ? -1 : 1));
@@ -137,6 +145,7 @@ export async function invoiceDrafts(client: ClickHouseClient, window: Window, mo
     }),
     invoices: invoices.slice(0, limit).map(({ _total: _t, ...inv }) => inv),
     truncated: invoices.length > limit,
+    unattributed: { amount_usd: fromUnits(nobody.reduce((a, l) => a + toUnits(l.amount), 0n)), events: nobody.reduce((a, l) => a + Number(l.events), 0) },
   };
 }
 

@@ -60,6 +60,8 @@ export const customersResponse = z.object({
   customers: z.array(customerRow),
   truncated: z.boolean(),
   totals: z.object({ cost_usd: money, revenue_usd: money, margin_usd: money, margin_pct: rate, negative_margin_customers: z.number().int() }),
+  unattributed: z.object({ cost_usd: money, revenue_usd: money, events: z.number().int() })
+    .describe('events without a customer_id: in the totals, not a customer row'),
 });
 
 const invoiceLine = z.object({
@@ -71,6 +73,8 @@ export const invoicesResponse = z.object({
   inputs: inputsSchema,
   invoices: z.array(z.object({ customer: z.string(), month: z.string(), status: z.literal('draft'), lines: z.array(invoiceLine), total_usd: money, total_cents_usd: money })),
   truncated: z.boolean(),
+  unattributed: z.object({ amount_usd: money, events: z.number().int() })
+    .describe('the month\'s events without a customer_id: billed to nobody, so no draft'),
 });
 
 const agentRow = z.object({
