@@ -14,10 +14,15 @@ export function isLoopbackHost(host: string): boolean {
   return m !== null && loopbackName.test(m[1]!);
 }
 
-/** An Origin header whose host is loopback; "null" (sandboxed frames, file: pages) is not. */
-export function isLoopbackOrigin(origin: string): boolean {
+/**
+ * An Origin header of this server itself: a loopback host with the Host header's name and port (a
+ * page served by another local program, e.g. a dev server on another port, is another origin);
+ * "null" (sandboxed frames, file: pages) is not.
+ */
+export function isOwnLoopbackOrigin(origin: string, host: string): boolean {
   try {
-    return loopbackName.test(new URL(origin).hostname);
+    const url = new URL(origin);
+    return loopbackName.test(url.hostname) && url.host.toLowerCase() === new URL(`${url.protocol}//${host}`).host.toLowerCase();
   } catch {
     return false;
   }
@@ -30,8 +35,8 @@ export function registerLoopbackGuard(app: FastifyInstance): void {
     if (host === undefined || !isLoopbackHost(host)) {
       return done(new ApiError(403, 'forbidden_host', 'with no API keys configured only requests addressed to localhost, 127.x.x.x or [::1] are served (another name may be DNS rebinding); set API_KEYS to serve other names'));
     }
-    if (origin !== undefined && !isLoopbackOrigin(origin)) {
-      return done(new ApiError(403, 'forbidden_origin', 'with no API keys configured only pages served from a loopback origin may call the API; set API_KEYS to allow other callers'));
+    if (origin !== undefined && !isOwnLoopbackOrigin(origin, host)) {
+      return done(new ApiError(403, 'forbidden_origin', 'with no API keys configured only pages this server serves (its own loopback origin) may call the API; set API_KEYS to allow other callers'));
     }
     done();
   });

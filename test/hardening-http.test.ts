@@ -45,7 +45,8 @@ describe('no API keys: only loopback names and origins', () => {
   });
 
   it('refuses a request from a page of another origin with 403 forbidden_origin, and nothing happens', async () => {
-    for (const origin of ['https://evil.example', 'http://evil.example:8080', 'null', 'http://127.0.0.1.evil.example', 'garbage']) {
+    // (the Host is localhost:80 in inject: a page of another local port or name is another origin)
+    for (const origin of ['https://evil.example', 'http://evil.example:8080', 'null', 'http://127.0.0.1.evil.example', 'garbage', 'http://localhost:3000', 'http://127.0.0.1:8080']) {
       expectProblem(await call(t, 'POST', '/api/v1/periods/2026-05/close', { origin, 'content-type': 'text/plain' }, 'x'), 403, 'forbidden_origin');
       expectProblem(await call(t, 'POST', '/api/v1/periods/2026-05/close', { origin, ...json }, '{}'), 403, 'forbidden_origin');
       expectProblem(await call(t, 'GET', '/api/v1/whoami', { origin }), 403, 'forbidden_origin');
