@@ -1,6 +1,7 @@
 // Opaque pagination cursors: base64url JSON, validated on the way back in.
 import { z } from 'zod';
 import { ApiError } from './errors.js';
+import { CLOCK_SKEW } from './costs/time.js';
 
 export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -14,7 +15,8 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
 
 /**
  * Whether `ms` can be a snapshot an earlier page pinned: an instant this service could have read
- * as its applied watermark (not before 2000, not in the future). Cursors are not signed: what they
- * carry is checked so that a forged one can only ask for what the parameters could.
+ * as its applied watermark (not before 2000, not in the future beyond another API process's clock
+ * skew, CLOCK_SKEW). Cursors are not signed: what they carry is checked so that a forged one can
+ * only ask for what the parameters could.
  */
-export const snapshotFits = (ms: number) => Number.isSafeInteger(ms) && ms >= Date.UTC(2000, 0, 1) && ms <= Date.now();
+export const snapshotFits = (ms: number) => Number.isSafeInteger(ms) && ms >= Date.UTC(2000, 0, 1) && ms <= Date.now() + CLOCK_SKEW;

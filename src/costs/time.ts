@@ -78,6 +78,8 @@ export const DAY_MS = 86_400_000;
 const MAX_SPAN = 3 * 366 * DAY_MS;
 const DEFAULT_SPAN = 30 * DAY_MS;
 const EARLIEST_NOW = Date.UTC(2000, 0, 1);
+/** How far another API process's clock may run ahead of this one's. */
+export const CLOCK_SKEW = 3_600_000;
 
 /** `given`: which ends the request set (date_range sets both); the others are relative to now. */
 export type Window = { from: number; to: number; defaulted: boolean; given: { from: boolean; to: boolean } };
@@ -120,8 +122,9 @@ export function resolveWindow(q: { from?: string; to?: string; date_range?: stri
 export function cursorWindowFits(w: Window, from: number, to: number): boolean {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to || to - from > MAX_SPAN) return false;
   if (w.given.from ? from !== w.from : to - from !== DEFAULT_SPAN) return false;
-  // A window relative to now was resolved while this service ran: not before 2000.
-  return w.given.to ? to === w.to : to <= w.to && to >= EARLIEST_NOW;
+  // A window relative to now was resolved while this service ran: not before 2000, and not after
+  // now (give or take the clock of another API process that served the first page).
+  return w.given.to ? to === w.to : to <= w.to + CLOCK_SKEW && to >= EARLIEST_NOW;
 }
 
 /** The whole UTC days inside [from, to), as [dayFrom, dayTo): none when dayFrom >= dayTo. */
