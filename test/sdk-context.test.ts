@@ -163,6 +163,20 @@ describe('transport', () => {
     expect(performance.now() - started).toBeLessThan(50);
     await down.flush();
     expect(down.stats).toMatchObject({ sent: 0, dropped: 100, retried: 2, failedBatches: 1 });
+
+    // by default a batch is tried 11 times (10 retries: waits capped 0.2 s … 30 s, about a minute of outage)
+    const patient = newLedger({ endpoint: 'http://127.0.0.1:1', retryBaseMs: 1, retryMaxMs: 2 });
+    patient.run({ product_line_id: 'support' }, () => patient.record({ type: 'compute', cost_usd: '1', quantity: '1', unit: 'seconds' }));
+    await patient.flush();
+    expect(patient.stats).toMatchObject({ dropped: 1, retried: 10, failedBatches: 1 });
+
+    // an event recorded after shutdown() is given up on and said so, not left queued forever
+    const late: string[] = [];
+    const closed = newLedger({ endpoint: front.url, onError: (e) => late.push(e.message) });
+    await closed.shutdown();
+    closed.run({ product_line_id: 'support', run_id: 'run-after-shutdown' }, () => closed.record({ type: 'compute', cost_usd: '1', quantity: '1', unit: 'seconds' }));
+    expect(closed.stats).toMatchObject({ queued: 0, dropped: 1, sent: 0 });
+    expect(late).toEqual(['agent-ledger: the ledger is shut down; an event recorded after shutdown() was dropped']);
   });
 
   it('flushes on exit: a process that records and simply ends still delivers', async () => {

@@ -59,7 +59,7 @@ export class Ledger {
     const o = this.#opts;
     this.#transport = new Transport<CostEvent>({
       batchSize: o.batchSize ?? 100, flushIntervalMs: o.flushIntervalMs ?? 1000, maxQueue: o.maxQueue ?? 10_000,
-      maxRetries: o.maxRetries ?? 5, retryBaseMs: o.retryBaseMs ?? 200, retryMaxMs: o.retryMaxMs ?? 30_000, onError: o.onError,
+      maxRetries: o.maxRetries ?? 10, retryBaseMs: o.retryBaseMs ?? 200, retryMaxMs: o.retryMaxMs ?? 30_000, onError: o.onError,
     }, (batch) => this.#send(batch));
     if (o.flushOnExit !== false) process.on('beforeExit', this.#onExit);
   }

@@ -39,6 +39,12 @@ export class Transport<T> {
   constructor(private readonly opts: TransportOptions, private readonly send: (batch: T[]) => Promise<SendOutcome>) {}
 
   push(item: T): void {
+    // After shutdown() nothing sends it: given up on, and said so (a shutdown still flushing takes it).
+    if (this.#closed && !this.#inFlight) {
+      this.stats.dropped++;
+      this.report(new Error('agent-ledger: the ledger is shut down; an event recorded after shutdown() was dropped'));
+      return;
+    }
     if (this.#queue.length >= this.opts.maxQueue) {
       this.stats.dropped++;
       this.report(new Error(`agent-ledger: queue full (${this.opts.maxQueue}); an event was dropped`));
