@@ -232,4 +232,18 @@ describe('OpenTelemetry mode', () => {
     expect(events.map((e) => [e.type, e.cost, e.customer_id, e.event_id.startsWith(`otel-${e.trace_id}-`)])).toEqual([['tool', '0.003', 'cust-otel', true], ['llm', '0.00029', 'cust-otel', true]]);
     expect(events[1]!.parent_span_id).toBe(events[0]!.span_id);
   });
+
+  it("exporter 'otlp' reads agent-ledger's receipt: a batch re-sent after a lost answer counts as duplicates", async () => {
+    const front = await startFlakyFront(base);
+    closers.push(front.close);
+    front.plan.push('lost');
+    const ledger = newLedger({ exporter: 'otlp', endpoint: front.url });
+    await ledger.run({ product_line_id: 'support', run_id: 'run-otel-lost' }, async () => {
+      for (let i = 0; i < 3; i++) ledger.record({ type: 'compute', cost_usd: '0.1', quantity: '1', unit: 'seconds' });
+    });
+    await ledger.flush();
+    expect(front.calls).toEqual(Array(2).fill('/v1/traces'));
+    expect(ledger.stats).toMatchObject({ sent: 3, accepted: 0, duplicates: 3, retried: 1, dropped: 0 });
+    expect(await count(`run_id = 'run-otel-lost'`)).toEqual({ n: '3', s: '0.3' });
+  });
 });

@@ -102,7 +102,8 @@ export async function startFlakyFront(target: string): Promise<{ url: string; ca
     const text = await upstream.text();
     // "lost": the ledger stored the batch but the answer never reached the client.
     if (step === 'lost') return json(res, 502, { reason: 'bad_gateway' });
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+    const receipt = upstream.headers.get('x-agent-ledger-receipt');
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', ...(receipt ? { 'x-agent-ledger-receipt': receipt } : {}) });
     res.end(text);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

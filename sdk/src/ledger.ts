@@ -256,6 +256,13 @@ export class Ledger {
     }
     if (res.status !== 200 && res.status !== 207) return { kind: 'fatal', error: `HTTP ${res.status}: ${text.slice(0, 300)}` };
     if (otlp) {
+      // agent-ledger's own OTLP intake says what became of each event in a receipt header; any other
+      // collector only counts rejected spans.
+      const receipt = /accepted=(\d+); duplicates=(\d+); quarantined=(\d+); rejected=(\d+)/.exec(res.headers.get('x-agent-ledger-receipt') ?? '');
+      if (receipt) {
+        const [accepted, duplicates, quarantined, rejected] = receipt.slice(1).map(Number) as [number, number, number, number];
+        return { kind: 'ok', accepted, duplicates, quarantined, rejected };
+      }
       const rejected = Number((JSON.parse(text || '{}') as { partialSuccess?: { rejectedSpans?: string | number } }).partialSuccess?.rejectedSpans ?? 0);
       return { kind: 'ok', accepted: batch.length - rejected, duplicates: 0, quarantined: 0, rejected };
     }
