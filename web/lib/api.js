@@ -59,9 +59,25 @@ export async function api(path, { params, accept = 'application/json', method = 
  * Load an API answer for a component: { data, error, loading, reload }. The request is remade when
  * the URL it builds changes (and when the key changes).
  */
-export function useApi(path, params, { skip = false } = {}) {
+/**
+ * The 403 a route would answer this key, known from /whoami without asking (so the browser logs no
+ * failed request): `roles` the route accepts besides admin, `everyLine` when it refuses scoped keys.
+ */
+export function refusal(session, roles, { everyLine = false } = {}) {
+  if (!session || session.role === 'admin') return undefined;
+  if (!roles.includes(session.role)) {
+    return new Problem(403, { reason: 'forbidden_role', detail: `this view needs one of the roles: admin, ${roles.join(', ')}; the key has role ${session.role}` });
+  }
+  if (everyLine && session.product_lines) {
+    return new Problem(403, { reason: 'forbidden_scope', detail: 'this route covers every product line; a scoped key cannot read it' });
+  }
+  return undefined;
+}
+
+/** `refused`: a Problem (from refusal()) to show instead of asking. */
+export function useApi(path, params, { skip = false, refused } = {}) {
   const url = path ? apiUrl(path, params) : '';
-  const [state, setState] = useState({ data: undefined, error: undefined, loading: !skip });
+  const [state, setState] = useState({ data: undefined, error: refused, loading: !skip && !refused });
   const [nonce, setNonce] = useState(0);
   useEffect(() => {
     const reload = () => setNonce((n) => n + 1);
@@ -70,7 +86,7 @@ export function useApi(path, params, { skip = false } = {}) {
   }, []);
   // A layout effect: the request leaves as soon as the component is committed, not a frame later.
   useLayoutEffect(() => {
-    if (skip || !path) { setState({ data: undefined, error: undefined, loading: false }); return; }
+    if (skip || !path || refused) { setState({ data: undefined, error: refused, loading: false }); return; }
     let live = true;
     setState((s) => ({ data: s.data, error: undefined, loading: true }));
     api(path, { params }).then(
@@ -78,7 +94,7 @@ export function useApi(path, params, { skip = false } = {}) {
       (error) => live && setState({ data: undefined, error, loading: false }),
     );
     return () => { live = false; };
-  }, [url, skip, nonce]);
+  }, [url, skip, refused?.reason, nonce]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
   return { ...state, reload };
 }

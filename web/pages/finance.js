@@ -2,7 +2,7 @@
 // close status, FOCUS export downloads (CSV / Parquet) and the reconciliation of a month.
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
-import { api, saveResponse, useApi } from '../lib/api.js';
+import { api, refusal, saveResponse, useApi } from '../lib/api.js';
 import { Chart, money } from '../lib/chart.js';
 import { int } from '../lib/money.js';
 import { addDays, setQuery } from '../lib/view.js';
@@ -51,6 +51,8 @@ function Weekly({ state, session }) {
 function Downloads({ month, session }) {
   const [note, setNote] = useState(null);
   const get = async (format) => {
+    const refused = refusal(session, ['export'], { everyLine: true });
+    if (refused) return setNote({ error: refused });
     setNote({ text: `Preparing the ${format.toUpperCase()} export of ${month}…` });
     try {
       const f = await saveResponse(await api('/exports/chargeback', { params: { month, format, whole_month: 'true' }, accept: format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet' }), `chargeback-${month}.${format}`);
@@ -65,7 +67,7 @@ function Downloads({ month, session }) {
 }
 
 function Reconciliation({ month, session }) {
-  const state = useApi('/reconciliation', { month });
+  const state = useApi('/reconciliation', { month }, { refused: refusal(session, ['read', 'export'], { everyLine: true }) });
   return html`<${Async} state=${state} what="the reconciliation" session=${session}>${(r) => html`<div data-testid="reconciliation">
     <p class=${r.reconciled ? 'ok-line' : 'bad-line'} data-reconciled=${String(r.reconciled)}>${r.reconciled ? `✓ ${r.month} reconciles to the last decimal` : `✗ ${r.month} does not reconcile`} <${Badge} tone=${r.status === 'closed' ? 'accent' : 'neutral'}>${r.status}</${Badge}></p>
     <dl class="figures">

@@ -2,7 +2,7 @@
 // deliveries, anomalies, and the quarantine with its reasons (replay for admin keys only).
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
-import { api, useApi } from '../lib/api.js';
+import { api, refusal, useApi } from '../lib/api.js';
 import { Chart } from '../lib/chart.js';
 import { int } from '../lib/money.js';
 import { setQuery } from '../lib/view.js';
@@ -130,9 +130,9 @@ export function GuardrailsPage({ query, session }) {
   const isAdmin = session.role === 'admin';
   const reason = query.get('reason') ?? '';
   const budgets = useApi('/budgets/status');
-  const alerts = useApi('/notifications');
+  const alerts = useApi('/notifications', undefined, { refused: refusal(session, ['read'], { everyLine: true }) });
   const deliveries = useApi('/webhooks/deliveries', { limit: 100 }, { skip: !isAdmin });
-  const quarantine = useApi('/quarantine', { reason: reason || undefined, limit: 100 });
+  const quarantine = useApi('/quarantine', { reason: reason || undefined, limit: 100 }, { refused: refusal(session, ['ingest'], { everyLine: true }) });
   return html`<div class="grid">
     <${Card} title="Budgets" id="budgets" wide testid="card-budgets"><${Budgets} state=${budgets} session=${session} /></${Card}>
     <${Card} title="Alerts" id="alerts" testid="card-alerts"><${Alerts} state=${alerts} session=${session} /></${Card}>
