@@ -267,7 +267,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
     await api.register(keyRoutes);
   }, { prefix: API_PREFIX });
   // The web dashboard at / (web/), reading only the API above.
-  await app.register(dashboardRoutes);
+  await app.register(dashboardRoutes, { keysConfigured: keys.length > 0 });
   await app.ready();
   return app;
 }

@@ -70,7 +70,9 @@ function WindowBar({ query }) {
 
 function App() {
   const loc = useLocation();
-  const who = useApi('/whoami');
+  // With keys configured and none pasted yet, ask for one first instead of collecting a 401.
+  const keyFirst = document.querySelector('meta[name="agent-ledger-keys"]')?.content === 'required' && !getKey();
+  const who = useApi('/whoami', undefined, { skip: keyFirst });
   const [changingKey, setChangingKey] = useState(false);
   const [unauthorized, setUnauthorized] = useState(null);
   useEffect(() => {
@@ -83,7 +85,7 @@ function App() {
   const page = pages.find((p) => p.path === loc.path) ?? pages[0];
   useEffect(() => { document.title = `${page.title} · agent-ledger`; }, [page]);
 
-  const needKey = who.error?.status === 401 || changingKey || (unauthorized && !who.data);
+  const needKey = keyFirst || who.error?.status === 401 || changingKey || (unauthorized && !who.data);
   const session = who.data;
   const Page = page.component;
   let body;

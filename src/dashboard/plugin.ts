@@ -59,12 +59,14 @@ function buildId(files: string[]): string {
  * discovered import by import), and a Content-Security-Policy that allows only this origin and the
  * inline import map.
  */
-function loadShell(files: string[], assets: string) {
+function loadShell(files: string[], assets: string, keysConfigured: boolean) {
   const preload = [...files.filter((f) => f.endsWith('.js')).map((f) => `${assets}${f}`), `${assets}vendor/preact-hooks.mjs`, `${assets}vendor/htm.mjs`]
     .map((href) => `<link rel="modulepreload" href="${href}">`).join('\n');
   const html = readFileSync(join(WEB, 'index.html'), 'utf8')
     .replaceAll('"/ui/', `"${assets}`)
-    .replace(`<script type="module" src="${assets}app.js"></script>`, `${preload}\n<script type="module" src="${assets}app.js"></script>`);
+    .replace(`<script type="module" src="${assets}app.js"></script>`, `${preload}\n<script type="module" src="${assets}app.js"></script>`)
+    // Whether a key is needed, so the app asks for one before calling the API (no 401 on first load).
+    .replace('<meta charset="utf-8">', `<meta charset="utf-8">\n<meta name="agent-ledger-keys" content="${keysConfigured ? 'required' : 'none'}">`);
   const importMap = /<script type="importmap">([\s\S]*?)<\/script>/.exec(html)?.[1];
   if (importMap === undefined) throw new Error('dashboard: web/index.html has no import map');
   const hash = createHash('sha256').update(importMap).digest('base64');
@@ -84,10 +86,10 @@ function loadShell(files: string[], assets: string) {
 
 const immutable = (reply: FastifyReply) => reply.header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff');
 
-export const dashboardRoutes: FastifyPluginAsync = async (app) => {
+export const dashboardRoutes: FastifyPluginAsync<{ keysConfigured: boolean }> = async (app, opts) => {
   const files = webFiles();
   const assets = `/ui/${buildId(files)}/`;
-  const shell = loadShell(files, assets);
+  const shell = loadShell(files, assets, opts.keysConfigured);
   const vendor = vendorFiles();
   for (const file of Object.values(vendor)) if (!existsSync(file)) throw new Error(`dashboard: missing vendor file ${file} (run npm install)`);
 
