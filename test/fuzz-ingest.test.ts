@@ -5,7 +5,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromUnits, toUnits } from '../src/pricing/decimal.js';
+import { fromUnits, numberToDecimalString, toUnits } from '../src/pricing/decimal.js';
 import { buildTestApp, one, type TestApp } from './helper.js';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 40);
@@ -57,7 +57,11 @@ const depthOf = (v: unknown): number => (v !== null && typeof v === 'object' ? 1
 const loneSurrogate = (json: string) => /\\ud[89ab][0-9a-f]{2}|\\ud[c-f][0-9a-f]{2}/i.test(json);
 
 /** What the server accepts as the cost of an accepted event (the schema's rule, restated). */
-const acceptedCost = (v: unknown) => (v === undefined ? 0n : toUnits(typeof v === 'number' ? v.toFixed(12) : String(v).trim()));
+// A JSON number is read as the text JSON.stringify wrote for it (its shortest form), never through toFixed.
+const acceptedCost = (v: unknown) => (v === undefined ? 0n : toUnits(typeof v === 'number' ? numberToDecimalString(v) : String(v).trim()));
+/** An object with a "constructor" key holding a "prototype" key: Fastify's JSON guard refuses the body. */
+const constructorPrototype = (v: unknown): boolean => v !== null && typeof v === 'object'
+  && (Object.entries(v).some(([k, x]) => k === 'constructor' && x !== null && typeof x === 'object' && Object.hasOwn(x, 'prototype')) || Object.values(v).some(constructorPrototype));
 
 let line = 0;
 describe('ingest fuzzing', () => {
@@ -69,8 +73,9 @@ describe('ingest fuzzing', () => {
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/events', payload: gzip ? gzipSync(text) : text, headers });
       expect(res.statusCode, res.body.slice(0, 300)).toBeLessThan(500);
       if (format === 'ndjson' && items.length === 0) return; // an empty NDJSON body is an empty batch
-      // A "__proto__" key is refused by Fastify's prototype-poisoning guard (the body, or the NDJSON line).
-      const refusal = format === 'ndjson' ? undefined : /"__proto__":/.test(text) ? 'invalid_json'
+      // A "__proto__" key, or "constructor" holding "prototype", is refused by Fastify's prototype-poisoning
+      // guard (the body, or the NDJSON line).
+      const refusal = format === 'ndjson' ? undefined : /"__proto__":/.test(text) || constructorPrototype(items) ? 'invalid_json'
         : depthOf(format === 'object' ? { events: items } : items) > 64 ? 'json_too_deep' : loneSurrogate(text) ? 'invalid_unicode' : undefined;
       if (refusal) {
         // A JSON body past the limits is refused whole, and nothing of it is stored.
