@@ -37,7 +37,10 @@ describe('budgets and the pre-flight check', () => {
   it('matches multi-dimension scopes and denies only when a block budget is exhausted', async () => {
     const created = await send('POST', '/api/v1/budgets', { name: 'ent-v3-gpt5', scope: { segment: 'enterprise', agent_version: 'v3', model: 'gpt-5' }, window: 'month', amount_usd: '5.00', thresholds: [0.5, 1], action: 'block' });
     expect(created.statusCode).toBe(201);
+    // stored as the amount it is, so every process (and every webhook) shows the same text
+    expect(created.json().amount_usd).toBe('5');
     const id = created.json().id;
+    expect((await t.app.inject({ url: `/api/v1/budgets/${id}`, headers: as('rd') })).json().amount_usd).toBe('5');
     const attrs = { product_line: 'support', segment: 'enterprise', agent_version: 'v3', model: 'gpt-5' };
     expect(await check(attrs)).toMatchObject({ allow: true, budgets: [{ id, spent: '0', limit: '5', remaining: '5' }], reason: 'within budget' });
     await ingest([
@@ -46,7 +49,12 @@ describe('budgets and the pre-flight check', () => {
       makeEvent({ product_line_id: 'support', segment: 'smb', agent_version: 'v3', model: 'gpt-5', timestamp: iso(now - 1000), cost_usd: '100' }),
     ]);
     expect(await check(attrs)).toMatchObject({ allow: true, budgets: [{ spent: '3', remaining: '2' }] });
-    expect(await check({ ...attrs, estimated_cost_usd: '2.5' })).toMatchObject({ allow: false });
+    // not exhausted (3 of 5 spent), but the estimate would take it over: denied, and said so
+    expect(await check({ ...attrs, estimated_cost_usd: '2.5' })).toMatchObject({
+      allow: false, budgets: [{ spent: '3', exhausted: false, would_exceed: true }],
+      reason: 'budget "ent-v3-gpt5" would be exceeded by the estimate (3 spent + 2.5 estimated > 5)',
+    });
+    expect(await check({ ...attrs, estimated_cost_usd: '2' })).toMatchObject({ allow: true, budgets: [{ exhausted: false, would_exceed: false }] });
     // A request that does not name every scoped dimension is not under the budget.
     expect(await check({ segment: 'enterprise', agent_version: 'v3' })).toMatchObject({ allow: true, budgets: [], reason: 'no budget applies' });
     await ingest([makeEvent({ product_line_id: 'support', segment: 'enterprise', agent_version: 'v3', model: 'gpt-5', timestamp: iso(now - 500), cost_usd: '2' })]);

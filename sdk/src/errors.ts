@@ -9,7 +9,7 @@ export class AttributionError extends Error {
   }
 }
 
-export type BudgetVerdict = { allow: boolean; reason: string; budgets: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean }[] };
+export type BudgetVerdict = { allow: boolean; reason: string; budgets: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean; would_exceed: boolean }[] };
 
 /** A block budget that applies to this work is exhausted: stop before the spend. */
 export class BudgetExceededError extends Error {

@@ -130,7 +130,7 @@ export class Guard {
         for (const t of thresholds) {
           if (spent * 1_000_000n < b.amount * BigInt(Math.round(t * 1_000_000))) break;
           await this.notify(`${key}:${t}`, t >= 1 ? 'budget.exhausted' : 'budget.threshold_crossed', {
-            budget_id: b.id, name: b.name, scope: b.scope, window: b.window, action: b.action, threshold: t, spent_usd: fromUnits(spent), limit_usd: b.amount_usd, ...extra,
+            budget_id: b.id, name: b.name, scope: b.scope, window: b.window, action: b.action, threshold: t, spent_usd: fromUnits(spent), limit_usd: fromUnits(b.amount), ...extra,
           });
         }
       };

@@ -122,21 +122,22 @@ export class Budgets {
 
   save(input: BudgetInput, id: string = randomUUID(), deleted = false): Promise<Budget> {
     return this.#serially(async () => {
-      const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: input.amount_usd, thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(Date.now()) };
+      const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: fromUnits(toUnits(input.amount_usd)), thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(Date.now()) };
       await this.client.insert({ table: 'budgets', values: [row], format: 'JSONEachRow' });
       if (deleted) {
         this.#budgets.delete(id);
         this.#spend.delete(id);
         this.#index();
       } else {
-        const b = prepare({ ...input, id });
+        // The amount as stored ("10.00" → "10"): every process shows and sends the same text.
+        const b = prepare({ ...input, amount_usd: row.amount_usd, id });
         const old = this.#budgets.get(id);
         await this.#readAndPublish(old && spendKey(old) === spendKey(b) ? [] : [b], () => {
           this.#budgets.set(id, b);
           this.#index();
         });
       }
-      return { ...input, id };
+      return { ...input, amount_usd: row.amount_usd, id };
     });
   }
 
@@ -262,8 +263,8 @@ export class Budgets {
    * `include` narrows the budgets considered (a scoped key sees only its product lines').
    */
   check(attrs: Record<string, string>, estimate = 0n, include?: (b: Budget) => boolean) {
-    const applicable: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean }[] = [];
-    let deniedBy: string | undefined;
+    const applicable: { id: string; name: string; action: string; window: string; spent: string; limit: string; remaining: string; exhausted: boolean; would_exceed: boolean }[] = [];
+    let denial: string | undefined;
     const at = this.now();
     const starts = new Map<string, number>();
     // Only budgets on this product line, or on none, can apply: the index keeps the scan short.
@@ -280,14 +281,19 @@ export class Budgets {
         const spend = this.#spend.get(b.id);
         spent = spend && spend.windowStart === start ? spend.units : 0n;
       }
-      const exhausted = spent >= b.amount || (estimate > 0n && spent + estimate > b.amount);
-      applicable.push({ id: b.id, name: b.name, action: b.action, window: b.window, spent: fromUnits(spent), limit: b.amount_usd_normalized, remaining: fromUnits(b.amount > spent ? b.amount - spent : 0n), exhausted });
-      if (exhausted && b.action === 'block' && !deniedBy) deniedBy = b.name;
+      // Exhausted: spent reached the limit. Would exceed: not yet, but the estimate would take it over.
+      const exhausted = spent >= b.amount;
+      const wouldExceed = !exhausted && estimate > 0n && spent + estimate > b.amount;
+      applicable.push({ id: b.id, name: b.name, action: b.action, window: b.window, spent: fromUnits(spent), limit: b.amount_usd_normalized, remaining: fromUnits(b.amount > spent ? b.amount - spent : 0n), exhausted, would_exceed: wouldExceed });
+      if ((exhausted || wouldExceed) && b.action === 'block' && !denial) {
+        denial = exhausted ? `budget "${b.name}" is exhausted`
+          : `budget "${b.name}" would be exceeded by the estimate (${fromUnits(spent)} spent + ${fromUnits(estimate)} estimated > ${b.amount_usd_normalized})`;
+      }
     }
     return {
-      allow: !deniedBy,
+      allow: !denial,
       budgets: applicable,
-      reason: deniedBy ? `budget "${deniedBy}" is exhausted` : applicable.length ? 'within budget' : 'no budget applies',
+      reason: denial ?? (applicable.length ? 'within budget' : 'no budget applies'),
     };
   }
 
