@@ -87,6 +87,8 @@ describe('weekly chargeback', () => {
       expect(raw.length).toBeGreaterThan(scope ? 0 : 2);
       expect(open.map((p) => [p.month, p.ledger_cost_usd, String(p.events)])).toEqual(raw.filter((r) => open.some((p) => p.month === r.month)).map((r) => [r.month, r.cost, r.events]));
       for (const r of raw) expect(listed.find((p) => p.month === r.month)?.ledger_cost_usd, `${key} ${r.month}`).toBe(r.cost);
+      // closed months give the ledger's events too, like open ones
+      for (const r of raw) expect(String(listed.find((p) => p.month === r.month)?.events), `${key} ${r.month} events`).toBe(r.events);
     }
   });
 });
@@ -286,6 +288,8 @@ describe('month close and late events', () => {
     expect((await get('/api/v1/reconciliation?month=2000-01', 'rd')).json()).toMatchObject({ status: 'open', raw_usd: '2.5', reconciled: true });
     const close = await send('POST', '/api/v1/periods/2000-01/close');
     expect([close.statusCode, close.json().effective_cost_usd]).toEqual([201, '2.5']);
+    // a closed month in the listing carries the ledger's cost and events like an open one
+    expect((await get('/api/v1/periods', 'rd')).json().periods.find((p: { month: string }) => p.month === '2000-01')).toMatchObject({ status: 'closed', ledger_cost_usd: '2.5', events: 1 });
     expect((await get('/api/v1/exports/chargeback?month=1999-12')).json()).toMatchObject({ status: 400, reason: 'invalid_request' });
   });
 });

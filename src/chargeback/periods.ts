@@ -71,7 +71,7 @@ export async function listPeriods(client: ClickHouseClient, scope: string[] | un
       const live = months.find((r) => r.month.startsWith(label));
       const closed = periods.get(label);
       if (!closed) return { month: label, status: 'open', ledger_cost_usd: live?.cost_usd ?? '0', events: live?.events ?? 0 };
-      const common = { month: label, status: 'closed', closed_at: closed.closed_at, ledger_cost_usd: live?.cost_usd ?? '0' };
+      const common = { month: label, status: 'closed', closed_at: closed.closed_at, ledger_cost_usd: live?.cost_usd ?? '0', events: live?.events ?? 0 };
       if (!scope) return { ...common, rows: Number(closed.rows), effective_cost_usd: closed.effective_cost_usd, billed_cost_usd: closed.billed_cost_usd, content_hash: closed.content_hash };
       const own = scopedStatements.find((r) => r.month.startsWith(label));
       return { ...common, rows: Number(own?.rows ?? 0), effective_cost_usd: own?.effective_cost_usd ?? '0', billed_cost_usd: own?.billed_cost_usd ?? '0' };
