@@ -174,10 +174,13 @@ describe('LiteLLM import', () => {
       'tts-hd': { litellm_provider: 'openai', mode: 'audio_speech', input_cost_per_character: 3e-5 },
       'broken-model': { litellm_provider: 'openai', input_cost_per_token: 'free' },
       'no-price': { litellm_provider: 'openai', mode: 'chat' },
+      // a token price without a provider would price that model name for every provider: refused, as PUT /prices does
+      'no-provider': { mode: 'chat', input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 },
     };
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/prices/import?effective_from=2026-10-01T00:00:00Z', payload: fixture });
     expect(res.json()).toMatchObject({ imported: 3, tokens: 2, characters: 1, tiered: 1 });
-    expect(res.json().skipped.map((s: { key: string }) => s.key).sort()).toEqual(['broken-model', 'no-price']);
+    expect(res.json().skipped.map((s: { key: string }) => s.key).sort()).toEqual(['broken-model', 'no-price', 'no-provider']);
+    expect(res.json().skipped.find((s: { key: string }) => s.key === 'no-provider').reason).toBe('token prices need a provider (litellm_provider)');
     const at = '2026-10-02T00:00:00Z';
     // Under 200k input: 100,000 × 1.25 + 50,000 × 10 (output minus reasoning) + 10,000 × 12, per million
     expect((await priced({ provider: 'vertex_ai', model: 'gemini-long', timestamp: at, usage: { input_tokens: 100_000, output_tokens: 60_000, reasoning_tokens: 10_000 } })).cost).toBe('0.745');

@@ -46,6 +46,8 @@ export function litellmRows(file: Record<string, unknown>, effectiveFrom: string
       let added = false;
       if (input !== undefined || output !== undefined) {
         if (input === null || output === null) throw new Error('token prices must be non-negative numbers');
+        // As PUT /prices: a token price without a provider would price every provider's model of that name.
+        if (!provider) throw new Error('token prices need a provider (litellm_provider)');
         const tierInput = perMillion(e.input_cost_per_token_above_200k_tokens);
         const tierOutput = perMillion(e.output_cost_per_token_above_200k_tokens);
         const tierCacheRead = perMillion(e.cache_read_input_token_cost_above_200k_tokens);
