@@ -144,6 +144,12 @@ describe('reported vs priced vs unpriced', () => {
     const list = (await t.app.inject({ url: '/api/v1/prices/unpriced' })).json().unpriced;
     expect(list).toContainEqual(expect.objectContaining({ provider: 'mystery', model: 'mystery-model', events: 2, input_tokens: 1000, output_tokens: 100 }));
     expect(list).toContainEqual(expect.objectContaining({ provider: 'gcp', unit: 'gb_hours', events: 1, quantity: '2' }));
+    // a tool call without a quantity is priced as one call: listed under that unit and quantity
+    for (let i = 0; i < 2; i++) {
+      expect(await priced({ type: 'tool', tool: 'mystery-tool', provider: undefined, model: undefined, usage: undefined })).toMatchObject({ source: 'unpriced' });
+    }
+    const after = (await t.app.inject({ url: '/api/v1/prices/unpriced' })).json().unpriced;
+    expect(after).toContainEqual(expect.objectContaining({ tool: 'mystery-tool', unit: 'calls', events: 2, quantity: '2' }));
   });
 });
 
