@@ -51,6 +51,19 @@ describe('pinned connection', () => {
     expect(b.hits).toEqual([{ host: `localhost:${a.port}`, local: '127.0.0.2', signature: 'sig' }]);
   });
 
+  it('names the timeout when the receiver does not answer in time', async () => {
+    const silent = createServer(() => { /* never answers */ });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const target = { url: new URL(`http://127.0.0.1:${port}/hook`), host: '127.0.0.1', address: '127.0.0.1', family: 4 as const };
+      await expect(postPinned(target, {}, '{}', 150)).rejects.toThrow('no answer within 150 ms (WEBHOOK_TIMEOUT_MS)');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
   it('needs no resolvable name: a name only the check resolved still reaches the pinned address', async () => {
     const target = { url: new URL(`http://hooks.example.invalid:${a.port}/`), host: 'hooks.example.invalid', address: '127.0.0.1', family: 4 as const };
     expect((await postPinned(target, {}, '{}', 2000)).status).toBe(204);

@@ -35,7 +35,8 @@ export function postPinned(target: WebhookTarget, headers: Record<string, string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, remoteAddress }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    // An abort by the signal is the timeout: say so, not "The operation was aborted".
+    req.on('error', (err) => reject(err.name === 'AbortError' ? new Error(`no answer within ${timeoutMs} ms (WEBHOOK_TIMEOUT_MS)`) : err));
     req.end(body);
   });
 }
