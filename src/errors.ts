@@ -67,10 +67,13 @@ export function toProblem(err: FastifyError | ApiError | Error): { status: numbe
   } else if (hasZodFastifySchemaValidationErrors(err)) {
     status = 400;
     reason = 'invalid_request';
-    const errors = err.validation.map((v) => ({
-      parameter: v.instancePath.slice(1).replaceAll('/', '.') || String(err.validationContext),
-      message: v.message,
-    }));
+    const errors = err.validation.flatMap((v) => {
+      const path = v.instancePath.slice(1).replaceAll('/', '.');
+      // An unknown key is named itself (`week_start`), not the object that holds it.
+      const unknown = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: string[] }).keys : undefined;
+      if (unknown?.length) return unknown.map((key) => ({ parameter: path ? `${path}.${key}` : key, message: 'unknown parameter' }));
+      return [{ parameter: path || String(err.validationContext), message: v.message }];
+    });
     detail = errors.map((e) => `${err.validationContext ?? 'request'} ${e.parameter}: ${e.message}`).join('; ');
     extra = { errors };
   } else {

@@ -52,6 +52,9 @@ describe('weekly chargeback', () => {
       { product_line_id: 'wk-a', environment: 'production', week: '2026-03-09', token_cost_usd: '0', compute_cost_usd: '2', tool_cost_usd: '0', other_cost_usd: '5', total_cost_usd: '7', total_tokens: 0, events: 2 },
       { product_line_id: 'wk-b', environment: 'production', week: '2026-03-30', token_cost_usd: '1.25', compute_cost_usd: '0', tool_cost_usd: '0', other_cost_usd: '0', total_cost_usd: '1.25', total_tokens: 2400, events: 2 },
     ]);
+    // an unknown parameter is named in the problem (not "querystring querystring")
+    const unknown = (await get('/api/v1/chargeback/weekly?week_start=sunday', 'rd')).json();
+    expect(unknown).toMatchObject({ status: 400, reason: 'invalid_request', detail: 'querystring week_start: unknown parameter', errors: [{ parameter: 'week_start', message: 'unknown parameter' }] });
     const staging = (await get('/api/v1/chargeback/weekly?from=2026-03-01&to=2026-04-06&product_line=wk-a&environment=staging', 'rd')).json();
     expect(staging.rows).toEqual([expect.objectContaining({ environment: 'staging', week: '2026-03-02', total_cost_usd: '9' })]);
   });

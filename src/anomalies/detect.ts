@@ -51,7 +51,8 @@ export async function detectAnomalies(client: ClickHouseClient, q: { dimension: 
     const base = toUnits(r.baseline_cost_usd);
     const common = { dimension: q.dimension, value: r.value, hour: r.hour, cost_usd: r.cost_usd, baseline_cost_usd: r.baseline_cost_usd, events: Number(r.events), cost_per_event: r.cost_per_event, baseline_cost_per_event: r.baseline_cost_per_event };
     if (base > 0n && cost * 1000n >= base * threshold) out.push({ ...common, kind: 'spend', ratio: ratioOf(r.cost_usd, r.baseline_cost_usd) });
-    else if (q.dimension === 'feature' && r.cost_per_event && r.baseline_cost_per_event && toUnits(r.baseline_cost_per_event) > 0n
+    // A feature's cost per event is judged on its own: an hour may be anomalous in both ways.
+    if (q.dimension === 'feature' && r.cost_per_event && r.baseline_cost_per_event && toUnits(r.baseline_cost_per_event) > 0n
       && toUnits(r.cost_per_event) * 1000n >= toUnits(r.baseline_cost_per_event) * threshold) {
       out.push({ ...common, kind: 'cost_per_event', ratio: ratioOf(r.cost_per_event, r.baseline_cost_per_event) });
     }

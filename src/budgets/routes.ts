@@ -163,7 +163,12 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => {
     const q = request.query;
     const to = q.at ? Date.parse(q.at) : Date.now();
-    return { dimension: q.dimension, window: q.window, spenders: await topSpenders(app.engine.client, { dimension: q.dimension, to, windowMs: parseWindow(q.window), limit: q.limit, scope: request.principal?.productLines }) };
+    const windowMs = parseWindow(q.window);
+    // The window read, so a digest can be reproduced later (with at=to).
+    return {
+      dimension: q.dimension, window: q.window, from: new Date(to - windowMs).toISOString(), to: new Date(to).toISOString(),
+      spenders: await topSpenders(app.engine.client, { dimension: q.dimension, to, windowMs, limit: q.limit, scope: request.principal?.productLines }),
+    };
   });
 
   app.post('/guardrails/evaluate', {
