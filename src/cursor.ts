@@ -1,7 +1,7 @@
 // Opaque pagination cursors: base64url JSON, validated on the way back in.
 import { z } from 'zod';
 import { ApiError } from './errors.js';
-import { CLOCK_SKEW } from './costs/time.js';
+import { CLOCK_SKEW, EARLIEST_INSTANT } from './costs/time.js';
 
 export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -19,4 +19,4 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
  * skew, CLOCK_SKEW). Cursors are not signed: what they carry is checked so that a forged one can
  * only ask for what the parameters could.
  */
-export const snapshotFits = (ms: number) => Number.isSafeInteger(ms) && ms >= Date.UTC(2000, 0, 1) && ms <= Date.now() + CLOCK_SKEW;
+export const snapshotFits = (ms: number) => Number.isSafeInteger(ms) && ms >= EARLIEST_INSTANT && ms <= Date.now() + CLOCK_SKEW;

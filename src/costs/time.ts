@@ -77,12 +77,13 @@ export function parseInstant(value: string, tz: string, parameter: string): numb
 export const DAY_MS = 86_400_000;
 const MAX_SPAN = 3 * 366 * DAY_MS;
 const DEFAULT_SPAN = 30 * DAY_MS;
-const EARLIEST_NOW = Date.UTC(2000, 0, 1);
+/** The earliest instant the ledger takes (events, snapshots, windows relative to now). */
+export const EARLIEST_INSTANT = Date.UTC(2000, 0, 1);
 /** How far another API process's clock may run ahead of this one's. */
 export const CLOCK_SKEW = 3_600_000;
 
 /** `given`: which ends the request set (date_range sets both); the others are relative to now. */
-export type Window = { from: number; to: number; defaulted: boolean; given: { from: boolean; to: boolean } };
+export type Window = { from: number; to: number; given: { from: boolean; to: boolean } };
 
 /** Resolve the request's window; the default is the last 30 days up to the next whole minute. */
 export function resolveWindow(q: { from?: string; to?: string; date_range?: string }, tz: string, now = Date.now()): Window {
@@ -106,12 +107,18 @@ export function resolveWindow(q: { from?: string; to?: string; date_range?: stri
     to = q.to !== undefined ? parseInstant(q.to, tz, 'to') : defaultTo;
     from = q.from !== undefined ? parseInstant(q.from, tz, 'from') : to - DEFAULT_SPAN;
   }
-  const parameter = q.date_range !== undefined ? 'date_range' : 'from';
-  if (from >= to) throw new ApiError(400, 'invalid_request', `${parameter}: the window is empty (from must be before to)`, { errors: [{ parameter, message: 'from ≥ to' }] });
-  if (to - from > MAX_SPAN) throw new ApiError(400, 'invalid_request', `${parameter}: the window may span at most 3 years`, { errors: [{ parameter, message: 'window too long' }] });
-  const given = { from: q.date_range !== undefined || q.from !== undefined, to: q.date_range !== undefined || q.to !== undefined };
-  return { from, to, defaulted: !given.from && !given.to, given };
+  checkWindowSpan(from, to, q.date_range !== undefined ? 'date_range' : 'from');
+  return { from, to, given: { from: q.date_range !== undefined || q.from !== undefined, to: q.date_range !== undefined || q.to !== undefined } };
 }
+
+/** Refuse a window that is empty (or reversed) or spans more than 3 years: 400 naming `parameter`. */
+export function checkWindowSpan(from: number, to: number, parameter: string): void {
+  if (!(from < to)) throw new ApiError(400, 'invalid_request', `${parameter}: the window is empty (from must be before to)`, { errors: [{ parameter, message: 'from ≥ to' }] });
+  if (to - from > MAX_SPAN) throw new ApiError(400, 'invalid_request', `${parameter}: the window may span at most 3 years`, { errors: [{ parameter, message: 'window too long' }] });
+}
+
+/** Whether neither end was given: the window is "the last 30 days" up to now. */
+export const isDefaultWindow = (w: Window) => !w.given.from && !w.given.to;
 
 /**
  * Whether a window a cursor carries could have been resolved from this request: the ends the
@@ -124,7 +131,7 @@ export function cursorWindowFits(w: Window, from: number, to: number): boolean {
   if (w.given.from ? from !== w.from : to - from !== DEFAULT_SPAN) return false;
   // A window relative to now was resolved while this service ran: not before 2000, and not after
   // now (give or take the clock of another API process that served the first page).
-  return w.given.to ? to === w.to : to <= w.to + CLOCK_SKEW && to >= EARLIEST_NOW;
+  return w.given.to ? to === w.to : to <= w.to + CLOCK_SKEW && to >= EARLIEST_INSTANT;
 }
 
 /** The whole UTC days inside [from, to), as [dayFrom, dayTo): none when dayFrom >= dayTo. */

@@ -95,7 +95,7 @@ export const insightRoutes: FastifyPluginAsyncZod = async (app) => {
     const q = request.query;
     const [y, m] = q.month.split('-').map(Number) as [number, number];
     if (y < 2000) throw invalid('month', 'must be 2000-01 or later');
-    const window = { from: wallClockToUtc(q.tz, y, m, 1), to: wallClockToUtc(q.tz, m === 12 ? y + 1 : y, m === 12 ? 1 : m + 1, 1), tz: q.tz, defaulted: false, given: { from: true, to: true } };
+    const window = { from: wallClockToUtc(q.tz, y, m, 1), to: wallClockToUtc(q.tz, m === 12 ? y + 1 : y, m === 12 ? 1 : m + 1, 1), tz: q.tz, given: { from: true, to: true } };
     const { filters, scope } = scoped(request.principal, parseInsightFilters(q));
     const csv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/.test(request.headers.accept ?? ''));
     return cached(request, reply, cacheIdentity('invoices', window, { filters, csv, limit: q.limit }), window, filters.product_line ?? request.principal?.productLines, async () => {

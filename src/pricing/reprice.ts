@@ -12,20 +12,18 @@ import { ApiError } from '../errors.js';
 import { sql } from '../sql.js';
 import { fromUnits, toUnits } from './decimal.js';
 import { toClickHouseTime, fromClickHouseTime } from '../clickhouse-time.js';
+import { checkWindowSpan, DAY_MS } from '../costs/time.js';
 
 type Candidate = Omit<CostEventRow, 'received_at' | 'cost_usd' | 'list_cost_usd' | 'cost_source' | 'price_version' | 'revenue_usd'> & { net_cost: string; net_list_cost: string; corrections: number };
 
-const DAY = 86_400_000;
 type CorrectionRow = CostEventRow & { record_type: 'reversal' | 'reprice'; correction_id: string };
 
 type Request = { from: string; to: string; provider?: string; model?: string };
-const MAX_WINDOW = 3 * 366 * DAY;
 
 export async function reprice(app: FastifyInstance, req: Request) {
   const from = fromClickHouseTime(req.from);
   const to = fromClickHouseTime(req.to);
-  if (!(from < to)) throw new ApiError(400, 'invalid_request', 'to: the window is empty (from must be before to)', { errors: [{ parameter: 'to', message: 'from ≥ to' }] });
-  if (to - from > MAX_WINDOW) throw new ApiError(400, 'invalid_request', 'to: a re-price window may span at most 3 years; split longer ones', { errors: [{ parameter: 'to', message: 'window too long' }] });
+  checkWindowSpan(from, to, 'to');
   const days = await daysWithEvents(app, req, from, to);
   await refuseOverCeiling(app, req, days);
   let examined = 0;
@@ -84,7 +82,7 @@ async function daysWithEvents(app: FastifyInstance, req: Request, from: number, 
     query_params: { from: toClickHouseTime(from), to: toClickHouseTime(to), ...filterParams(req) },
     format: 'JSONEachRow',
   })).json<{ day_ms: string | number }>();
-  return days.map(({ day_ms }) => [Math.max(from, Number(day_ms)), Math.min(to, Number(day_ms) + DAY)]);
+  return days.map(({ day_ms }) => [Math.max(from, Number(day_ms)), Math.min(to, Number(day_ms) + DAY_MS)]);
 }
 
 const filterParams = (req: Request) => ({ provider: req.provider?.toLowerCase() ?? '', model: req.model ?? '' });
