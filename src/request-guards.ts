@@ -3,15 +3,17 @@
 // can drive the API from a browser; and in every mode, a body in a media type, charset and
 // encoding its route reads. A text/plain POST needs no CORS preflight, so it must not be accepted.
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { isLoopback } from './auth.js';
 import { ApiError } from './errors.js';
 import { jsonSuffixType } from './json-body.js';
 
-const loopbackName = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** A host name as written in a Host header or URL: lower case, an IPv6 address without brackets. */
+const bare = (name: string) => name.toLowerCase().replace(/^\[(.*)\]$/, '$1');
 
 /** A Host header naming this machine's loopback (localhost, 127.x.x.x, [::1]), with any port. */
 export function isLoopbackHost(host: string): boolean {
   const m = /^(\[[^\]]*\]|[^:]*)(?::\d{1,5})?$/.exec(host);
-  return m !== null && loopbackName.test(m[1]!);
+  return m !== null && isLoopback(bare(m[1]!));
 }
 
 /**
@@ -22,7 +24,7 @@ export function isLoopbackHost(host: string): boolean {
 export function isOwnLoopbackOrigin(origin: string, host: string): boolean {
   try {
     const url = new URL(origin);
-    return loopbackName.test(url.hostname) && url.host.toLowerCase() === new URL(`${url.protocol}//${host}`).host.toLowerCase();
+    return isLoopback(bare(url.hostname)) && url.host.toLowerCase() === new URL(`${url.protocol}//${host}`).host.toLowerCase();
   } catch {
     return false;
   }

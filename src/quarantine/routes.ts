@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { productLineId } from '../events/schema.js';
 import { sql } from '../sql.js';
+import { fromClickHouseTime } from '../clickhouse-time.js';
 import { replayQuarantine } from './replay.js';
 
 const recordSchema = z.object({
@@ -20,7 +21,7 @@ const recordSchema = z.object({
 // What a page's last item carries: its received_at as ClickHouse prints it, and its id.
 // A forged one must still be a time the engine's DateTime64 reads (1900-2299), or it is refused.
 const cursorSchema = z.object({
-  t: z.string().regex(/^(19|2[0-2])\d{2}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/).refine((t) => !Number.isNaN(Date.parse(`${t.replace(' ', 'T')}Z`))),
+  t: z.string().regex(/^(19|2[0-2])\d{2}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/).refine((t) => !Number.isNaN(fromClickHouseTime(t))),
   q: z.string().max(64),
 });
 
