@@ -1,5 +1,5 @@
 // GET /api/v1/agent-costs and /dimensions against a fixture whose sums the test computes itself.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dimensionNames, dimensions, type Dimension } from '../src/costs/dimensions.js';
 import { addDecimals, buildTestApp, makeEvent, post, type TestApp } from './helper.js';
 import { expectedRuns } from './runs-reference.js';
@@ -289,6 +289,30 @@ describe('pagination', () => {
     const later = Date.parse(first.to) + 86_400_000;
     expect((await get(`${relative}&cursor=${edit(first.next_cursor!, { f: later - 30 * 86_400_000, t: later })}`)).json().reason).toBe('invalid_cursor');
     expect((await get(`${relative}&cursor=${edit(first.next_cursor!, { f: Date.parse(first.from) - 86_400_000 })}`)).json().reason).toBe('invalid_cursor');
+  });
+
+  it('serves the next page of a from-only window after "now" has moved on (the cursor pins the end it resolved)', async () => {
+    const from = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    await post(t.app, [makeEvent({ product_line_id: 'search', customer_id: 'open-1', timestamp: new Date(Date.now() - 5 * 3_600_000).toISOString() }), makeEvent({ product_line_id: 'search', customer_id: 'open-2', timestamp: new Date(Date.now() - 6 * 3_600_000).toISOString() })], as('ing'));
+    for (const base of [`/api/v1/agent-costs?from=${from}&group_by=customer&limit=1`, `/api/v1/agent-costs/dimensions/customer?from=${from}&limit=1`]) {
+      const first = (await get(base)).json() as Body & { from: string; to: string; next_cursor: string };
+      expect(first.next_cursor).toBeTruthy();
+      // the next page is asked for two minutes later: this request alone would resolve a later end
+      const realNow = Date.now;
+      const later = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 120_000);
+      try {
+        const res = await get(`${base}&cursor=${first.next_cursor}`);
+        expect(res.statusCode, res.body).toBe(200);
+        expect([res.json().from, res.json().to]).toEqual([first.from, first.to]);
+        const firstOf = (b: { rows?: { group: Record<string, string> }[]; values?: { value: string }[] }) => b.rows?.[0]?.group.customer ?? b.values?.[0]?.value;
+        expect(firstOf(res.json())).toBeTruthy();
+        expect(firstOf(res.json())).not.toBe(firstOf(first as never));
+        // a given end stays part of the identity: another `from` is another request
+        expect((await get(`${base.replace(from, new Date(Date.parse(from) - 60_000).toISOString())}&cursor=${first.next_cursor}`)).json().reason).toBe('cursor_mismatch');
+      } finally {
+        later.mockRestore();
+      }
+    }
   });
 
   it('pages CSV with Link and X-Next-Cursor, same rows as JSON', async () => {

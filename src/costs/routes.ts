@@ -8,7 +8,7 @@ import { toCsv } from './csv.js';
 import { canonicalDimension, dimensionNames } from './dimensions.js';
 import { agentCostsQuerystring, dimensionValuesQuerystring, normalizedKey, parseFilters, parseGroupBy, parseSort, parseWindow, type ParsedWindow } from './params.js';
 import { costPage, scopedQuery } from './service.js';
-import { isDefaultWindow } from './time.js';
+import { windowIdentity } from './time.js';
 
 const money = z.string().describe('USD as an exact decimal string');
 const metrics = {
@@ -104,7 +104,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     const filters = parseFilters(q);
     const { sort, order } = parseSort(q.sort, q.order, groupBy, q.granularity);
     const csv = wantsCsv(request.headers.accept);
-    const identity = { path: 'agent-costs', window: isDefaultWindow(window) ? 'default' : [window.from, window.to], tz: window.tz, granularity: q.granularity ?? null, groupBy, filters, sort, order, limit: q.limit, source: q.source };
+    const identity = { path: 'agent-costs', window: windowIdentity(window), tz: window.tz, granularity: q.granularity ?? null, groupBy, filters, sort, order, limit: q.limit, source: q.source };
     const productLines = scopedQuery(request.principal, filters).filters.product_line ?? request.principal?.productLines;
     return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null, csv }, window, productLines, async () => {
       const page = await costPage(app, request.principal, { window, base: { groupBy, filters, granularity: q.granularity, sort, order, limit: q.limit }, source: q.source, cursor: q.cursor, identity });
@@ -137,7 +137,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     const q = request.query;
     const window = parseWindow(q);
     const filters = parseFilters(q);
-    const identity = { path: 'dimensions', dimension, window: isDefaultWindow(window) ? 'default' : [window.from, window.to], tz: window.tz, filters, limit: q.limit };
+    const identity = { path: 'dimensions', dimension, window: windowIdentity(window), tz: window.tz, filters, limit: q.limit };
     const productLines = scopedQuery(request.principal, filters).filters.product_line ?? request.principal?.productLines;
     return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null }, window, productLines, async () => {
       const page = await costPage(app, request.principal, { window, base: { groupBy: [dimension], filters, sort: 'cost_usd', order: 'desc', limit: q.limit, withRuns: false }, source: 'auto', cursor: q.cursor, identity });

@@ -121,6 +121,13 @@ export function checkWindowSpan(from: number, to: number, parameter: string): vo
 export const isDefaultWindow = (w: Window) => !w.given.from && !w.given.to;
 
 /**
+ * The window as a cursor's identity knows it: the ends the request gave, and null for an end
+ * relative to now (which the cursor pins; cursorWindowFits checks it), so the next page of a
+ * `from`-only request still matches after the minute "now" rounds to has moved on.
+ */
+export const windowIdentity = (w: Window) => (isDefaultWindow(w) ? 'default' : [w.given.from ? w.from : null, w.given.to ? w.to : null]);
+
+/**
  * Whether a window a cursor carries could have been resolved from this request: the ends the
  * request gives are equal, and an end relative to now is no later than now (a cursor comes from
  * an earlier page), and 30 days from the other end when `from` is defaulted. A cursor
