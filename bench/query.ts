@@ -51,7 +51,9 @@ const rssTimer = setInterval(() => {
 const mb = (bytes: number) => `${Math.round(bytes / 1048576).toLocaleString('en-US')} MB`;
 
 const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'agent-ledger-bench-query-'));
-const common = { DATA_DIR: dir, LOG_LEVEL: 'warn', API_KEYS: 'read:bench-read', RATE_LIMIT_MAX: 10_000_000, LOAD_PRICE_CATALOG: false, BUDGET_EVAL_INTERVAL_MS: 0 } as const;
+// ENGINE_UNCOMPRESSED_CACHE_MB as for the server (the API and the raw scans share the engine and its cache).
+const engineCache = process.env.ENGINE_UNCOMPRESSED_CACHE_MB ? { ENGINE_UNCOMPRESSED_CACHE_MB: process.env.ENGINE_UNCOMPRESSED_CACHE_MB } : {};
+const common = { DATA_DIR: dir, LOG_LEVEL: 'warn', API_KEYS: 'read:bench-read', RATE_LIMIT_MAX: 10_000_000, LOAD_PRICE_CATALOG: false, BUDGET_EVAL_INTERVAL_MS: 0, ...engineCache } as const;
 const uncached = await buildApp(configWith({ ...common, CACHE_TTL_MS: 0 }));
 const client = uncached.engine.client;
 const scalar = async (query: string) => Object.values((await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>())[0]!)[0];

@@ -21,6 +21,8 @@ const envSchema = z.object({
   CLICKHOUSE_REPLICATED: bool.default(true),
   // Server mode: the longest a ClickHouse call may stay silent before it fails (then 503 engine_unavailable).
   CLICKHOUSE_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  // Embedded engine: memory for decompressed blocks that short reads share (src/clickhouse.ts); 0 = none.
+  ENGINE_UNCOMPRESSED_CACHE_MB: int(0, 65_536).default(256),
   API_KEYS: z.string().optional(),
   API_KEYS_FILE: z.string().optional(),
   MAX_BODY_BYTES: int(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
