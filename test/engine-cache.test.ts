@@ -15,7 +15,7 @@ const open = (mb?: number) => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const text = async (e: Engine, query: string) => (await (await e.client.query({ query, format: 'TSV' })).text()).trim();
+const text = async (e: Engine, query: string) => (await (await e.client.query({ query, format: 'TabSeparated' })).text()).trim();
 const hits = async (e: Engine) => Number((await text(e, "SELECT sum(value) FROM system.events WHERE event = 'UncompressedCacheHits'")) || 0);
 
 /** A table of 200,000 rows and a short read of 2,000 of them, twice: the hits the second read made. */
