@@ -77,24 +77,30 @@ export async function createEngine(config: Config): Promise<Engine> {
   const cacheBytes = config.ENGINE_UNCOMPRESSED_CACHE_MB * 1_048_576;
   const { Session } = await import('chdb');
   const primer = new Session(path, { connectionArgs: [`--uncompressed_cache_size=${cacheBytes}`] });
-  // chdb types against @clickhouse/client-common, the client against its bundled copy: same shape.
-  const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
-  // The chdb connection applies a call's clickhouse_settings as `SET …` statements in the session,
-  // so they outlive the call: the defaults are set once here, and calls carry none (a bound on one
-  // statement goes in its own SETTINGS clause instead, e.g. the applier's max_execution_time).
-  const client = createClient({ connection });
-  const closeClient = client.close.bind(client);
-  client.close = async () => {
-    await closeClient();
+  try {
+    // chdb types against @clickhouse/client-common, the client against its bundled copy: same shape.
+    const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+    // The chdb connection applies a call's clickhouse_settings as `SET …` statements in the session,
+    // so they outlive the call: the defaults are set once here, and calls carry none (a bound on one
+    // statement goes in its own SETTINGS clause instead, e.g. the applier's max_execution_time).
+    const client = createClient({ connection });
+    const closeClient = client.close.bind(client);
+    client.close = async () => {
+      await closeClient();
+      primer.close();
+    };
+    // A chdb session keeps its current database across statements, like a server session.
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await client.command({ query: `USE ${database}` });
+    for (const [name, value] of Object.entries({ ...settings, use_uncompressed_cache: cacheBytes > 0 ? 1 : 0 })) {
+      await client.command({ query: `SET ${name} = ${typeof value === 'string' ? `'${value}'` : String(value)}` });
+    }
+    return { client, mode: 'embedded', database };
+  } catch (err) {
+    // The client's connection was not handed out: release the directory for the next attempt.
     primer.close();
-  };
-  // A chdb session keeps its current database across statements, like a server session.
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-  await client.command({ query: `USE ${database}` });
-  for (const [name, value] of Object.entries({ ...settings, use_uncompressed_cache: cacheBytes > 0 ? 1 : 0 })) {
-    await client.command({ query: `SET ${name} = ${typeof value === 'string' ? `'${value}'` : String(value)}` });
+    throw err;
   }
-  return { client, mode: 'embedded', database };
 }
 
 // ClickHouse errors that say "not now" rather than "wrong request": overload, limits reached,
