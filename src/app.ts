@@ -18,6 +18,7 @@ import { Claims } from './cluster/claims.js';
 import { fingerprintState, SharedState } from './cluster/shared-state.js';
 import { eventRoutes } from './events/routes.js';
 import { costRoutes } from './costs/routes.js';
+import { useEngineZones } from './costs/time.js';
 import { healthRoutes } from './health/routes.js';
 import { otlpRoutes, protobufTypes } from './otlp/routes.js';
 import { Metrics, registerMetrics } from './metrics.js';
@@ -115,6 +116,7 @@ export async function buildApp(config: Config, opts: { engine?: Engine; logger?:
   app.decorate('config', config);
   app.decorate('metrics', new Metrics());
   if (config.MIGRATE_ON_START) await migrate(engine, (msg) => app.log.info(msg));
+  useEngineZones((await (await engine.client.query({ query: 'SELECT time_zone FROM system.time_zones', format: 'JSONEachRow' })).json<{ time_zone: string }>()).map((z) => z.time_zone));
   if (config.LOAD_PRICE_CATALOG) {
     const loaded = await ensureCatalog(engine.client);
     if (loaded) app.log.info(`price catalog loaded: ${loaded.version}, ${loaded.loaded} models (${loaded.skipped} without token prices skipped)`);

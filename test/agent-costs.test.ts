@@ -519,6 +519,12 @@ describe('bad input', () => {
     ['segment=a&customer_segment=b', 'customer_segment'],
     [`segment=${'x'.repeat(300)}`, 'segment'],
     ['source=magic', 'source'],
+    // years 0–99 were read as 1900–1999; years past the engine's range failed the statement (500)
+    ['from=0026-03-01&to=0026-03-31', 'from'],
+    ['from=2026-03-01&to=2201-01-01', 'to'],
+    ['date_range=9999-12-01,9999-12-31', 'date_range'],
+    ['from=2026-01-01T10:00%2B05:99', 'from'],
+    ['from=2026-01-01T10:00%2B24:00', 'from'],
   ];
   it.each(cases)('400 for %s naming %s', async (qs, parameter) => {
     const res = await get(`/api/v1/agent-costs?${qs.includes('date_range') || qs.includes('from') || qs.includes('to=') ? '' : `${JAN}&`}${qs}`);
@@ -528,6 +534,31 @@ describe('bad input', () => {
     expect(body.reason).toBe('invalid_request');
     if (parameter) expect(body.errors.map((e: { parameter: string }) => e.parameter)).toContain(parameter);
     else expect(body.detail).toMatch(/segmnt/);
+  });
+
+  it('refuses years the engine cannot hold on every windowed route (was a 500 for year 10000)', async () => {
+    const routes = ['/api/v1/agent-costs', '/api/v1/agent-costs/dimensions/model', '/api/v1/insights/unit-economics', '/api/v1/insights/cost-per-task', '/api/v1/insights/customers', '/api/v1/insights/agents', '/api/v1/insights/agents/heatmap', '/api/v1/insights/money-flow', '/api/v1/insights/agents-vs-humans'];
+    for (const route of routes) {
+      const res = await get(`${route}?date_range=9999-12-01,9999-12-31`);
+      expect(res.statusCode, `${route}: ${res.body}`).toBe(400);
+      expect(res.json()).toMatchObject({ reason: 'invalid_request', errors: [{ parameter: 'date_range' }] });
+    }
+    for (const month of ['9999-12', '2201-01']) {
+      const res = await get(`/api/v1/insights/invoices?month=${month}`);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toMatchObject({ reason: 'invalid_request', errors: [{ parameter: 'month' }] });
+    }
+    expect((await get('/api/v1/insights/invoices?month=2200-12')).statusCode).toBe(200);
+  });
+
+  it('reads a time zone in any case and by its other names, answering with the name the engine knows (no 500)', async () => {
+    for (const [tz, canonical] of [['utc', 'UTC'], ['america/new_york', 'America/New_York'], ['Asia/Kolkata', 'Asia/Kolkata'], ['US/Pacific-New', 'America/Los_Angeles']]) {
+      const res = await get(`/api/v1/agent-costs?from=2026-01-01&to=2026-01-03&granularity=day&tz=${encodeURIComponent(tz!)}`);
+      expect(res.statusCode, `${tz}: ${res.body}`).toBe(200);
+      expect(res.json().tz).toBe(canonical);
+      const exact = (await get(`/api/v1/agent-costs?from=2026-01-01&to=2026-01-03&granularity=day&tz=${canonical}`)).json();
+      expect(res.json().rows).toEqual(exact.rows);
+    }
   });
 
   const hostile = ["' OR 1=1 --", "x' UNION SELECT name FROM system.tables --", '\\', '%00', '{f_segment:Array(String)}', ')) OR ((1=1', '😀'];

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { canonicalDimension, dimensionAliases, dimensionNames, type Dimension } from './dimensions.js';
-import { granularities, isTimeZone, resolveWindow, type Granularity, type Window } from './time.js';
+import { canonicalZone, granularities, isTimeZone, resolveWindow, type Granularity, type Window } from './time.js';
 
 const MAX_GROUP_KEYS = 4;
 const MAX_FILTER_VALUES = 100;
@@ -15,7 +15,7 @@ export const windowQuerystring = {
   from: z.string().max(64).optional().describe('start (inclusive): YYYY-MM-DD or ISO-8601 datetime; without an offset it is read in `tz`'),
   to: z.string().max(64).optional().describe('end (exclusive); default: now, rounded up to the minute'),
   date_range: z.string().max(64).optional().describe('YYYY-MM-DD,YYYY-MM-DD, both days included (instead of from/to); default window: the last 30 days'),
-  tz: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC').describe('IANA zone for dates without offset and for bucket edges'),
+  tz: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').transform(canonicalZone).default('UTC').describe('IANA zone for dates without offset and for bucket edges (any spelling Intl accepts; answers give the canonical one)'),
 };
 
 export const agentCostsQuerystring = z.strictObject({

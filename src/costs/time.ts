@@ -6,12 +6,41 @@ export const granularities = ['hour', 'day', 'week', 'month'] as const;
 export type Granularity = (typeof granularities)[number];
 
 const validZones = new Map<string, boolean>();
+/** The engine's zone names by their lower-case spelling. */
+let engineZones: ReadonlyMap<string, string> | undefined;
+
+/**
+ * The zones the engine can load (`system.time_zones`), read at start: a name Intl accepts but the
+ * engine cannot load is then refused like an unknown one instead of failing the statement, and a
+ * name in another case (`utc`, `america/new_york`) is read as the engine spells it.
+ */
+export function useEngineZones(names: Iterable<string>): void {
+  engineZones = new Map([...names].map((n) => [n.toLowerCase(), n]));
+  validZones.clear();
+}
+
+/**
+ * The zone as the engine spells it: as given when the engine knows it, else its case-insensitive
+ * match, else Intl's canonical name for it (`US/Pacific-New` → `America/Los_Angeles`) if the engine
+ * knows that; unchanged when the engine's names were not read.
+ */
+export function canonicalZone(tz: string): string {
+  if (!engineZones) return tz;
+  const named = engineZones.get(tz.toLowerCase());
+  if (named) return named;
+  try {
+    return engineZones.get(new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone.toLowerCase()) ?? tz;
+  } catch {
+    return tz;
+  }
+}
+
 export function isTimeZone(tz: string): boolean {
   let ok = validZones.get(tz);
   if (ok === undefined) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      ok = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz);
+      ok = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz) && (engineZones === undefined || engineZones.has(canonicalZone(tz).toLowerCase()));
     } catch {
       ok = false;
     }
@@ -50,6 +79,9 @@ export function wallClockToUtc(tz: string, y: number, m: number, d: number, h = 
   return Math.min(first, second);
 }
 
+/** The years a window's ends may name (months of the ledger: 2000-01 … 2200-12, src/chargeback/periods.ts). */
+export const FIRST_YEAR = 1970;
+export const LAST_YEAR = 2200;
 const dateOnly = /^(\d{4})-(\d{2})-(\d{2})$/;
 const dateTime = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -61,6 +93,10 @@ export function parseInstant(value: string, tz: string, parameter: string): numb
   if (!d && !t) throw bad();
   const [, y, mo, da, h = '0', mi = '0', s = '0', frac = '0', offset] = (d ?? t)!;
   const nums = [y, mo, da, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  // Date.UTC reads years 0–99 as 1900–1999, and the engine's times end in 2299: years are bounded.
+  if (nums[0] < FIRST_YEAR || nums[0] > LAST_YEAR) {
+    throw new ApiError(400, 'invalid_request', `${parameter}: the year must be ${FIRST_YEAR}…${LAST_YEAR}`, { errors: [{ parameter, message: 'year out of range' }] });
+  }
   const probe = new Date(Date.UTC(nums[0], nums[1] - 1, nums[2], nums[3], nums[4], nums[5]));
   if (probe.getUTCMonth() !== nums[1] - 1 || probe.getUTCDate() !== nums[2] || nums[3] > 23 || nums[4] > 59 || nums[5] > 59) throw bad();
   const msec = Number(frac.padEnd(3, '0').slice(0, 3));
@@ -69,6 +105,7 @@ export function parseInstant(value: string, tz: string, parameter: string): numb
     if (offset === 'Z') return utc;
     const sign = offset.startsWith('-') ? -1 : 1;
     const [oh, om] = [Number(offset.slice(1, 3)), Number(offset.slice(-2))];
+    if (oh > 23 || om > 59) throw bad();
     return utc - sign * (oh * 60 + om) * 60_000;
   }
   return wallClockToUtc(tz, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], msec);
@@ -103,9 +140,9 @@ export function resolveWindow(q: { from?: string; to?: string; date_range?: stri
     const next = new Date(Date.UTC(y, m - 1, d + 1));
     to = wallClockToUtc(tz, next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate());
   } else {
-    const defaultTo = Math.ceil(now / 60_000) * 60_000;
-    to = q.to !== undefined ? parseInstant(q.to, tz, 'to') : defaultTo;
-    from = q.from !== undefined ? parseInstant(q.from, tz, 'from') : to - DEFAULT_SPAN;
+    const givenFrom = q.from !== undefined ? parseInstant(q.from, tz, 'from') : undefined;
+    to = q.to !== undefined ? parseInstant(q.to, tz, 'to') : Math.ceil(now / 60_000) * 60_000;
+    from = givenFrom ?? to - DEFAULT_SPAN;
   }
   checkWindowSpan(from, to, q.date_range !== undefined ? 'date_range' : 'from');
   return { from, to, given: { from: q.date_range !== undefined || q.from !== undefined, to: q.date_range !== undefined || q.to !== undefined } };
