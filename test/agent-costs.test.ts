@@ -408,9 +408,26 @@ describe('cache', () => {
     const d = await get(url, 'adm', { 'if-none-match': etag });
     expect([d.statusCode, d.headers['x-cache']]).toEqual([200, 'miss']);
     expect(d.json().totals.cost_usd).toBe(addDecimals([before.totals.cost_usd, '0.5']));
-    // An insert outside the window leaves the entry alone.
-    await post(t.app, [makeEvent({ product_line_id: 'support', timestamp: '2026-01-25T10:00:00Z', cost_usd: '1' })], as('ing'));
+    // An insert outside the window, of no run, leaves the entry alone.
+    await post(t.app, [makeEvent({ product_line_id: 'support', timestamp: '2026-01-25T10:00:00Z', cost_usd: '1', run_id: undefined })], as('ing'));
     expect((await get(url)).headers['x-cache']).toBe('hit');
+  });
+
+  it('drops answers with runs when an event outside their window moves a run out of it; values without runs stay', async () => {
+    const url = '/api/v1/agent-costs?date_range=2026-02-09,2026-02-09&product_line=billing';
+    const values = '/api/v1/agent-costs/dimensions/customer?date_range=2026-02-09,2026-02-09&product_line=billing';
+    await post(t.app, [0, 1].map((i) => makeEvent({ product_line_id: 'billing', run_id: `moving-${i}`, customer_id: 'mover', timestamp: '2026-02-09T13:03:00Z', cost_usd: '1' })), as('ing'));
+    const before = await get(url);
+    expect(before.json().totals).toMatchObject({ runs: 2, cost_usd: '2', cost_per_run: '1' });
+    expect((await get(values)).headers['x-cache']).toBe('miss');
+    expect([(await get(url)).headers['x-cache'], (await get(values)).headers['x-cache']]).toEqual(['hit', 'hit']);
+    // run moving-0 gets an earlier event the day before: it now starts on 2026-02-08, outside the window
+    await post(t.app, [makeEvent({ product_line_id: 'billing', run_id: 'moving-0', customer_id: 'mover', timestamp: '2026-02-08T09:00:00Z', cost_usd: '5' })], as('ing'));
+    const after = await get(url);
+    expect(after.headers['x-cache']).toBe('miss');
+    expect(after.json().totals).toMatchObject({ runs: 1, cost_usd: '2', cost_per_run: '2' });
+    // the window's sums and values did not change, and the answer without runs was kept
+    expect((await get(values)).headers['x-cache']).toBe('hit');
   });
 
   it('serves writes it did not see (another process) for at most the TTL', async () => {

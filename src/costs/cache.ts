@@ -1,12 +1,17 @@
 // Response cache for analytics: bounded by entries and bytes, keyed by the caller's scope and the
 // normalized query. Windows that ended more than an hour ago live longer than windows touching
-// "now"; an insert in this process drops every entry whose window it touches at once, and other
-// processes' inserts are bounded by the TTL.
+// "now"; an insert in this process drops every entry whose window it touches at once (and every
+// entry with runs in the product lines where a run got an event), and other processes' inserts
+// are bounded by the TTL.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Committed } from '../events/ingest.js';
 
-export type CachedResponse = { body: string; contentType: string; etag: string; headers: Record<string, string>; from: number; to: number; scope?: string[]; expiresAt?: number };
+/**
+ * `runs`: the answer counts runs or sums whole runs, which an event outside its window can change
+ * (a late event moves its run's start; a run's attributes are the greatest over all its events).
+ */
+export type CachedResponse = { body: string; contentType: string; etag: string; headers: Record<string, string>; from: number; to: number; scope?: string[]; runs: boolean; expiresAt?: number };
 
 export type CacheOptions = { maxEntries: number; maxBytes: number; ttlMs: number; closedTtlMs: number };
 
@@ -38,12 +43,15 @@ export class ResponseCache {
     if (ttl > 0) this.#lru.set(key, value, { ttl });
   }
 
-  /** Drop entries an insert may have changed: overlapping window and visible product line. */
+  /**
+   * Drop entries an insert may have changed: an overlapping window in a visible product line, and
+   * any entry with runs in a product line where an event of a run arrived, whatever its window.
+   */
   invalidate(c: Committed): void {
+    const sees = (entry: CachedResponse, lines: Set<string>) => !entry.scope || entry.scope.some((pl) => lines.has(pl));
     for (const [key, entry] of this.#lru.entries()) {
       const overlaps = entry.from <= c.maxTimestamp && c.minTimestamp < entry.to;
-      const visible = !entry.scope || entry.scope.some((pl) => c.productLines.has(pl));
-      if (overlaps && visible) this.#lru.delete(key);
+      if ((overlaps && sees(entry, c.productLines)) || (entry.runs && c.runProductLines.size > 0 && sees(entry, c.runProductLines))) this.#lru.delete(key);
     }
   }
 }

@@ -74,13 +74,13 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
   };
 
   /** Serve from the cache (keyed by scope + normalized query), with ETag / 304 and X-Cache. */
-  async function cached(request: FastifyRequest, reply: FastifyReply, key: Record<string, unknown>, window: ParsedWindow, productLines: string[] | undefined, render: () => Promise<Rendered>) {
+  async function cached(request: FastifyRequest, reply: FastifyReply, key: Record<string, unknown>, window: ParsedWindow, productLines: string[] | undefined, runs: boolean, render: () => Promise<Rendered>) {
     const cacheKey = normalizedKey({ ...key, scope: cacheScope(request) });
     let entry = cache.get(cacheKey);
     const hit = entry !== undefined;
     if (!entry) {
       const r = await render();
-      entry = { ...r, etag: etagOf(r.body), from: window.from, to: window.to, scope: productLines };
+      entry = { ...r, etag: etagOf(r.body), from: window.from, to: window.to, scope: productLines, runs };
       cache.set(cacheKey, entry);
     }
     cache.set(rawKey(request), entry);
@@ -106,7 +106,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     const csv = wantsCsv(request.headers.accept);
     const identity = { path: 'agent-costs', window: windowIdentity(window), tz: window.tz, granularity: q.granularity ?? null, groupBy, filters, sort, order, limit: q.limit, source: q.source };
     const productLines = scopedQuery(request.principal, filters).filters.product_line ?? request.principal?.productLines;
-    return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null, csv }, window, productLines, async () => {
+    return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null, csv }, window, productLines, true, async () => {
       const page = await costPage(app, request.principal, { window, base: { groupBy, filters, granularity: q.granularity, sort, order, limit: q.limit }, source: q.source, cursor: q.cursor, identity });
       const headers: Record<string, string> = { 'x-ledger-source': page.source };
       if (page.next_cursor) {
@@ -139,7 +139,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     const filters = parseFilters(q);
     const identity = { path: 'dimensions', dimension, window: windowIdentity(window), tz: window.tz, filters, limit: q.limit };
     const productLines = scopedQuery(request.principal, filters).filters.product_line ?? request.principal?.productLines;
-    return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null }, window, productLines, async () => {
+    return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null }, window, productLines, false, async () => {
       const page = await costPage(app, request.principal, { window, base: { groupBy: [dimension], filters, sort: 'cost_usd', order: 'desc', limit: q.limit, withRuns: false }, source: 'auto', cursor: q.cursor, identity });
       const values = page.rows.map((r) => ({ value: r.group[dimension]!, cost_usd: r.cost_usd, events: r.events }));
       const body = { dimension, from: iso(page.from), to: iso(page.to), values, next_cursor: page.next_cursor };

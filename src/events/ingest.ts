@@ -26,7 +26,8 @@ class Mutex {
 }
 
 /** What a committed insert touched, for caches that must not serve stale answers. */
-export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; rows: CostEventRow[] };
+/** What an apply put in the ledger: its events' time span and product lines, and the product lines of those with a run. */
+export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; runProductLines: Set<string>; rows: CostEventRow[] };
 
 type Candidate = { index: number; row: CostEventRow };
 type Outcome = { fresh: Candidate[]; duplicates: Candidate[] };
@@ -350,8 +351,10 @@ export class EventIngestor {
     let first = '';
     let last = '';
     const productLines = new Set<string>();
+    const runProductLines = new Set<string>();
     for (const row of rows) {
       this.applier.pendingIds.delete(row.event_id);
+      if (row.run_id) runProductLines.add(row.product_line_id);
       row.received_at = stamp;
       if (first === '' || row.timestamp < first) first = row.timestamp;
       if (row.timestamp > last) last = row.timestamp;
@@ -359,7 +362,7 @@ export class EventIngestor {
     }
     const minTimestamp = first === '' ? Infinity : fromClickHouseTime(first);
     const maxTimestamp = last === '' ? -Infinity : fromClickHouseTime(last);
-    for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines, rows });
+    for (const listener of this.#listeners) listener({ minTimestamp, maxTimestamp, productLines, runProductLines, rows });
   }
 
   /**

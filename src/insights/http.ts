@@ -1,6 +1,7 @@
 // Caching for insights answers, the /agent-costs way (src/costs/routes.ts): one ResponseCache per
 // process, keyed by the caller's scope plus the normalized request, ETag / 304, X-Cache; an insert
-// through this process drops the entries whose window and product lines it touches.
+// through this process drops the entries whose window and product lines it touches, and every
+// entry of a product line where a run got an event.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ResponseCache, etagOf, matchesEtag, type CachedResponse } from '../costs/cache.js';
 import { normalizedKey } from '../costs/params.js';
@@ -23,7 +24,8 @@ export function insightsCache(app: FastifyInstance): Cached {
     const hit = entry !== undefined;
     if (!entry) {
       const r = await render();
-      entry = { body: r.body, contentType: r.contentType, headers: r.headers ?? {}, etag: etagOf(r.body), from: window.from, to: window.to, scope: productLines };
+      // Insights judge whole runs (their cost, outcome, start): any event of a run may change them.
+      entry = { body: r.body, contentType: r.contentType, headers: r.headers ?? {}, etag: etagOf(r.body), from: window.from, to: window.to, scope: productLines, runs: true };
       cache.set(cacheKey, entry);
     }
     reply.header('x-cache', hit ? 'hit' : 'miss').header('etag', entry.etag).header('vary', 'Accept, Authorization')
