@@ -226,6 +226,32 @@ describe('pagination', () => {
     expect(Number(now.totals.cost_usd)).toBeGreaterThan(Number(expectedBy(['customer']).get('["c-1"]')!.cost_usd));
   });
 
+  it('walks a forced rollup exactly while nothing arrives, and refuses its next page (409 rollup_changed) once something did', async () => {
+    const url = `/api/v1/agent-costs?${JAN}&product_line=search,billing&group_by=customer&limit=2&source=rollup`;
+    const first: Body = (await get(url)).json();
+    const rows = [...first.rows];
+    let page = first;
+    while (page.next_cursor) {
+      page = (await get(`${url}&cursor=${page.next_cursor}`)).json();
+      expect(page.source).toBe('rollup');
+      rows.push(...page.rows);
+    }
+    expect(new Set(rows.map((r) => r.group.customer)).size).toBe(rows.length);
+    expect(addDecimals(rows.map((r) => r.cost_usd))).toBe(first.totals.cost_usd);
+    // another walk (limit 3: not answered from the cache, whose pages are the first walk's)
+    const url3 = url.replace('limit=2', 'limit=3');
+    const again: Body = (await get(url3)).json();
+    // (an event of another product line: the walk cannot tell what changed in a rollup, only that something did)
+    await post(t.app, [makeEvent({ product_line_id: 'support', timestamp: '2026-01-12T10:00:00Z', customer_id: 'c-5', cost_usd: '1000' })], as('ing'));
+    const moved = await get(`${url3}&cursor=${again.next_cursor}`);
+    expect(moved.statusCode, moved.body).toBe(409);
+    expect(moved.json().reason).toBe('rollup_changed');
+    // the same walk with source=auto is pinned to its first page and carries on
+    const auto = (await get(url3.replace('source=rollup', 'source=auto'))).json() as Body;
+    await post(t.app, [makeEvent({ product_line_id: 'support', timestamp: '2026-01-12T10:00:00Z', customer_id: 'c-5', cost_usd: '1000' })], as('ing'));
+    expect((await get(`${url3.replace('source=rollup', 'source=auto')}&cursor=${auto.next_cursor}`)).statusCode).toBe(200);
+  });
+
   it('starts on the rollup and continues on the raw ledger at the same snapshot', async () => {
     // search and billing only: the test above added late support events.
     const url = `/api/v1/agent-costs?${JAN}&product_line=search,billing&group_by=model&granularity=day&limit=9`;

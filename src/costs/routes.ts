@@ -91,7 +91,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: ['read'], scope: 'filtered' },
     preValidation: fromCacheByUrl,
     schema: {
-      tags: ['analytics'], operationId: 'queryAgentCosts', problems: { 400: ['cursor_mismatch'] },
+      tags: ['analytics'], operationId: 'queryAgentCosts', problems: { 400: ['cursor_mismatch'], 409: ['rollup_changed'] },
       summary: 'Cost by any slice: filters, group_by, time buckets, totals, pagination',
       description: 'Send `Accept: text/csv` for the same rows as CSV (next page in `X-Next-Cursor` / `Link`). Responses carry `ETag` and `X-Cache`; `If-None-Match` gives 304.',
       querystring: agentCostsQuerystring,

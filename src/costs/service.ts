@@ -51,7 +51,7 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
       throw new ApiError(400, 'invalid_cursor', 'cursor: not a cursor issued by this endpoint for these parameters');
     }
     ({ o: offset, f: from, t: to } = c);
-    snapshot = c.s === 0 ? undefined : c.s; // 0: a forced-rollup walk, which pins no snapshot
+    snapshot = c.s === 0 ? undefined : c.s; // 0: a forced-rollup walk from before rollup walks were checked
   }
   const query: CostQuery = { ...req.base, filters, scope, from, to, tz: req.window.tz, offset };
   const rollupOk = canUseRollup(query);
@@ -71,13 +71,19 @@ export async function costPage(app: FastifyInstance, principal: Principal | unde
   query.watermark = inStatement;
   let result = await runCostQuery(app.engine.client, query, source);
   pinned ??= result.watermark!;
-  if (source === 'rollup' && req.source === 'auto' && (result.hasMore || offset > 0) && (await app.ingestor.committedSince(pinned))) {
-    source = 'raw';
-    query.snapshot = pinned;
-    query.watermark = false;
-    result = await runCostQuery(app.engine.client, query, source);
+  if (source === 'rollup' && (result.hasMore || offset > 0) && (await app.ingestor.committedSince(pinned))) {
+    // A forced rollup cannot be read at the snapshot: a later page of its walk is refused rather
+    // than served with rows moved between pages (the first page pins the walk like any other).
+    if (req.source === 'rollup' && offset > 0) {
+      throw new ApiError(409, 'rollup_changed', 'cursor: events arrived since the first page and a rollup cannot be read as of then; start the walk again, or walk with source=auto (which reads the ledger as of the first page)');
+    }
+    if (req.source === 'auto') {
+      source = 'raw';
+      query.snapshot = pinned;
+      query.watermark = false;
+      result = await runCostQuery(app.engine.client, query, source);
+    }
   }
-  snapshot = req.source === 'rollup' ? undefined : pinned;
-  const next_cursor = result.hasMore ? encodeCursor({ v: 1, h: hash, s: snapshot ?? 0, o: offset + req.base.limit, f: from, t: to }) : null;
+  const next_cursor = result.hasMore ? encodeCursor({ v: 1, h: hash, s: pinned, o: offset + req.base.limit, f: from, t: to }) : null;
   return { from, to, source, rows: result.rows, totals: result.totals, next_cursor };
 }
