@@ -341,6 +341,20 @@ describe('pagination', () => {
     }
   });
 
+  it('answers CSV only when the Accept header prefers it (q-values)', async () => {
+    const { prefersCsv } = await import('../src/accept.js');
+    const cases: [string | undefined, boolean][] = [
+      [undefined, false], ['*/*', false], ['application/json', false], ['text/csv', true], ['text/csv, application/json', true],
+      ['application/json, text/csv', false], ['text/csv;q=0, application/json', false], ['text/csv;q=0', false],
+      ['application/json;q=0.5, text/csv', true], ['text/csv;q=0.4, */*;q=0.5', false], ['TEXT/CSV', true], ['text/csv;q=abc', false],
+    ];
+    for (const [accept, csv] of cases) expect(prefersCsv(accept), String(accept)).toBe(csv);
+    const refused = await get(`/api/v1/agent-costs?${JAN}&group_by=segment`, 'adm', { accept: 'text/csv;q=0, application/json' });
+    expect(refused.headers['content-type']).toMatch(/^application\/json/);
+    const preferred = await get(`/api/v1/agent-costs?${JAN}&group_by=segment`, 'adm', { accept: 'application/json;q=0.5, text/csv' });
+    expect(preferred.headers['content-type']).toMatch(/^text\/csv/);
+  });
+
   it('pages CSV with Link and X-Next-Cursor, same rows as JSON', async () => {
     const json: Body = (await get(`/api/v1/agent-costs?${JAN}&group_by=customer,user&limit=4`)).json();
     const csv = await get(`/api/v1/agent-costs?${JAN}&group_by=customer,user&limit=4`, 'adm', { accept: 'text/csv' });

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
 import { ResponseCache, etagOf, matchesEtag, type CachedResponse } from './cache.js';
+import { prefersCsv } from '../accept.js';
 import { toCsv } from './csv.js';
 import { canonicalDimension, dimensionNames } from './dimensions.js';
 import { agentCostsQuerystring, dimensionValuesQuerystring, normalizedKey, parseFilters, parseGroupBy, parseSort, parseWindow, type ParsedWindow } from './params.js';
@@ -43,7 +44,6 @@ const dimensionValuesResponse = z.object({
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const wantsCsv = (accept: string | undefined) => !!accept && /\btext\/csv\b/.test(accept) && !/\bapplication\/json\b/.test(accept.split(',')[0] ?? '');
 
 type Rendered = { body: string; contentType: string; headers: Record<string, string> };
 
@@ -54,7 +54,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
 
   // A scoped key's entries are its own; unscoped keys see the same data and share entries.
   const cacheScope = (request: FastifyRequest) => (request.principal?.productLines ? `key:${request.principal.id}` : '*');
-  const rawKey = (request: FastifyRequest) => `raw|${cacheScope(request)}|${wantsCsv(request.headers.accept) ? 'csv' : 'json'}|${request.url}`;
+  const rawKey = (request: FastifyRequest) => `raw|${cacheScope(request)}|${prefersCsv(request.headers.accept) ? 'csv' : 'json'}|${request.url}`;
 
   function serve(request: FastifyRequest, reply: FastifyReply, entry: CachedResponse, hit: boolean) {
     reply.header('x-cache', hit ? 'hit' : 'miss').header('etag', entry.etag).header('vary', 'Accept, Authorization')
@@ -103,7 +103,7 @@ export const costRoutes: FastifyPluginAsyncZod = async (app) => {
     const groupBy = parseGroupBy(q.group_by);
     const filters = parseFilters(q);
     const { sort, order } = parseSort(q.sort, q.order, groupBy, q.granularity);
-    const csv = wantsCsv(request.headers.accept);
+    const csv = prefersCsv(request.headers.accept);
     const identity = { path: 'agent-costs', window: windowIdentity(window), tz: window.tz, granularity: q.granularity ?? null, groupBy, filters, sort, order, limit: q.limit, source: q.source };
     const productLines = scopedQuery(request.principal, filters).filters.product_line ?? request.principal?.productLines;
     return cached(request, reply, { identity, resolved: [window.from, window.to], cursor: q.cursor ?? null, csv }, window, productLines, true, async () => {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { prefersCsv } from '../accept.js';
 import { LAST_YEAR, wallClockToUtc } from '../costs/time.js';
 import { agentsReport, heatmapReport } from './agents.js';
 import { agentsVsHumansReport } from './agents-vs-humans.js';
@@ -97,7 +98,7 @@ export const insightRoutes: FastifyPluginAsyncZod = async (app) => {
     if (y < 2000 || y > LAST_YEAR) throw invalid('month', `must be 2000-01 … ${LAST_YEAR}-12`);
     const window = { from: wallClockToUtc(q.tz, y, m, 1), to: wallClockToUtc(q.tz, m === 12 ? y + 1 : y, m === 12 ? 1 : m + 1, 1), tz: q.tz, given: { from: true, to: true } };
     const { filters, scope } = scoped(request.principal, parseInsightFilters(q));
-    const csv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/.test(request.headers.accept ?? ''));
+    const csv = q.format === 'csv' || (q.format === undefined && prefersCsv(request.headers.accept));
     return cached(request, reply, cacheIdentity('invoices', window, { filters, csv, limit: q.limit }), window, filters.product_line ?? request.principal?.productLines, async () => {
       const report = await invoiceDrafts(client, window, q.month, filters, scope, q.limit);
       if (!csv) return json(report);
