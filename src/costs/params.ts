@@ -20,7 +20,7 @@ export const windowQuerystring = {
 
 export const agentCostsQuerystring = z.strictObject({
   ...windowQuerystring,
-  group_by: listParam.optional().describe(`comma list of up to ${MAX_GROUP_KEYS} of: ${dimensionNames.join(', ')} (aliases: intent_category, customer_segment)`),
+  group_by: listParam.optional().describe(`comma list of up to ${MAX_GROUP_KEYS} of: ${dimensionNames.join(', ')} (aliases: ${Object.keys(dimensionAliases).join(', ')})`),
   granularity: z.enum(granularities).optional().describe('adds a time bucket to each row'),
   sort: z.string().max(64).optional().describe('cost_usd (default) | events | bucket | one of the group_by keys'),
   order: z.enum(['asc', 'desc']).optional().describe('default desc for cost_usd/events, asc for keys'),
