@@ -187,6 +187,16 @@ describe('time buckets and zones', () => {
     expect([day.from, day.to, day.totals.cost_usd]).toEqual(['2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z', '28']);
   });
 
+  it('reads a wall-clock time a DST change skips forward, and one it repeats as the earlier instant', async () => {
+    const window = async (qs: string) => { const b = (await get(`/api/v1/agent-costs?product_line=tz-edges&${qs}`)).json(); return [b.from, b.to]; };
+    // New York springs forward at 02:00 EST on 2026-03-08: 02:30 does not exist, and is 03:30 EDT
+    expect(await window('from=2026-03-08T01:59&to=2026-03-08T02:30&tz=America/New_York')).toEqual(['2026-03-08T06:59:00.000Z', '2026-03-08T07:30:00.000Z']);
+    // Berlin falls back at 03:00 CEST on 2026-10-25: 02:30 happens twice, the first time at 00:30 UTC
+    expect(await window('from=2026-10-25T02:30&to=2026-10-25T04:00&tz=Europe/Berlin')).toEqual(['2026-10-25T00:30:00.000Z', '2026-10-25T03:00:00.000Z']);
+    // and New York's repeated 01:30 on 2026-11-01 is 01:30 EDT
+    expect(await window('from=2026-11-01T01:30&to=2026-11-01T03:00&tz=America/New_York')).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-01T08:00:00.000Z']);
+  });
+
   it('treats from/to as half-open and reads offsets when given', async () => {
     const total = async (qs: string) => ((await get(`/api/v1/agent-costs?product_line=tz-edges&${qs}`)).json() as Body).totals.cost_usd;
     expect(await total('from=2026-03-29T00:30:00Z&to=2026-03-29T01:30:00Z')).toBe('4');

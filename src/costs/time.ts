@@ -71,12 +71,21 @@ export function zoneOffsetMs(tz: string, ms: number): number {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
-/** The UTC instant of a wall-clock time in `tz` (the earlier one when a DST change repeats it). */
+/**
+ * The UTC instant of a wall-clock time in `tz`: the earlier one when a DST change repeats it, and
+ * read forward by the gap when a DST change skips it (02:30 on a spring-forward day is 03:30 in the
+ * new offset), as ISO-8601 libraries do (Temporal's "compatible").
+ */
 export function wallClockToUtc(tz: string, y: number, m: number, d: number, h = 0, mi = 0, s = 0, msec = 0): number {
   const guess = Date.UTC(y, m - 1, d, h, mi, s, msec);
-  const first = guess - zoneOffsetMs(tz, guess);
-  const second = guess - zoneOffsetMs(tz, first);
-  return Math.min(first, second);
+  // The wall time read in the offset of the day before and of the day after (zones change offset
+  // at most once in two days); the one the zone shows as this wall time, the earlier of two.
+  const before = guess - zoneOffsetMs(tz, guess - 86_400_000);
+  const after = guess - zoneOffsetMs(tz, guess + 86_400_000);
+  const shows = (instant: number) => instant + zoneOffsetMs(tz, instant) === guess;
+  const exact = [before, after].filter(shows);
+  // Neither: the time falls in a gap, and the old offset reads it forward by the gap.
+  return exact.length > 0 ? Math.min(...exact) : before;
 }
 
 /** The years a window's ends may name (months of the ledger: 2000-01 … 2200-12, src/chargeback/periods.ts). */
