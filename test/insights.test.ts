@@ -289,6 +289,33 @@ describe('agents', () => {
     expect((await get(`agents?${WINDOW}&consolidate_min_share=-1`)).json().reason).toBe('invalid_request');
   });
 
+  it('candidates compare the exact rate and share with the thresholds, not the rounded figures shown', async () => {
+    // July 2026 (31 days): weekly makes 7 calls of 2 (7 / 31 = 0.225806… a day, shown as 0.23), helper
+    // 1 call of 7; shares 14 / 21 = 0.666666… (shown 0.666667) and 0.333333….
+    const july = Array.from({ length: 7 }, (_, i) => llm(`jl${i}`, '01T00:00:00', 'openai', 'gpt-4o', '2', 10, 10, { agent_id: 'weekly', timestamp: `2026-07-0${i + 1}T10:00:00Z` }));
+    july.push(llm('jl-h', '01T00:00:00', 'openai', 'gpt-4o', '7', 10, 10, { agent_id: 'helper', timestamp: '2026-07-08T10:00:00Z' }));
+    expect((await post(t.app, july, as('ing'))).json()).toMatchObject({ accepted: 8 });
+    const agents = async (qs: string, range = 'date_range=2026-07-01,2026-07-31') => {
+      const body = (await get(`agents?${range}&${qs}`)).json();
+      return body.agents.map((a: { agent: string; calls_per_day: number; share: number; candidate: string | null }) => `${a.agent} ${a.calls_per_day} ${a.share} ${a.candidate}`);
+    };
+    // distil: 0.225806… < 0.23 and < 0.2259 (the rounded 0.23 is above both), ≥ 0.2258
+    expect(await agents('distil_min_calls_per_day=0.23')).toEqual(['weekly 0.23 0.666667 consolidate', 'helper 0.03 0.333333 consolidate']);
+    expect(await agents('distil_min_calls_per_day=0.2259')).toEqual(['weekly 0.23 0.666667 consolidate', 'helper 0.03 0.333333 consolidate']);
+    expect(await agents('distil_min_calls_per_day=0.2258')).toEqual(['weekly 0.23 0.666667 distil', 'helper 0.03 0.333333 consolidate']);
+    // consolidate maximum: 0.225806… ≤ 0.2259 (the rounded 0.23 is not), > 0.2258
+    expect(await agents('consolidate_max_calls_per_day=0.2259')).toEqual(['weekly 0.23 0.666667 consolidate', 'helper 0.03 0.333333 consolidate']);
+    expect(await agents('consolidate_max_calls_per_day=0.2258')).toEqual(['weekly 0.23 0.666667 null', 'helper 0.03 0.333333 consolidate']);
+    // consolidate share: 0.666666… < 0.666667 (the rounded share is not), ≥ 0.666666
+    expect(await agents('consolidate_min_share=0.666667')).toEqual(['weekly 0.23 0.666667 null', 'helper 0.03 0.333333 null']);
+    expect(await agents('consolidate_min_share=0.666666')).toEqual(['weekly 0.23 0.666667 consolidate', 'helper 0.03 0.333333 null']);
+    // Equal is enough both ways: 7 calls in the 28 days of 2026-07-01..28 is 0.25 a day exactly.
+    const d28 = 'date_range=2026-07-01,2026-07-28';
+    expect(await agents('distil_min_calls_per_day=0.25', d28)).toEqual(['weekly 0.25 0.666667 distil', 'helper 0.04 0.333333 consolidate']);
+    expect(await agents('consolidate_max_calls_per_day=0.25&distil_min_calls_per_day=0.2500001', d28)).toEqual(['weekly 0.25 0.666667 consolidate', 'helper 0.04 0.333333 consolidate']);
+    expect(await agents('consolidate_max_calls_per_day=0.2499999', d28)).toEqual(['weekly 0.25 0.666667 null', 'helper 0.04 0.333333 consolidate']);
+  });
+
   it('heatmap by hour of day (also in a half-hour zone, read from raw events) and by day', async () => {
     const utc = (await get(`agents/heatmap?${WINDOW}`)).json();
     expect(utc.columns).toHaveLength(24);

@@ -4,12 +4,26 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { pick } from './definitions.js';
 import { eventSums } from './customers.js';
+import { numberToDecimalString } from '../pricing/decimal.js';
 import { fromUnits, per, ratio, toUnits } from './money.js';
 import { inputs, type Filters, type Window } from './params.js';
 import { runAggregates } from './runs.js';
 
 export type Thresholds = { consolidate_min_share: number; consolidate_max_calls_per_day: number; distil_min_calls_per_day: number };
 const DAY = 86_400_000;
+
+/**
+ * num / den against a threshold, exactly (the threshold as the decimal it was written as): −1 below,
+ * 0 equal, 1 above. The displayed calls_per_day (2 places) and share (6 places) are rounded;
+ * classifying on them would call 7 calls in 31 days (0.2258) "0.23 a day".
+ */
+export function compareExact(num: bigint, den: bigint, threshold: number): -1 | 0 | 1 {
+  if (den < 0n) [num, den] = [-num, -den]; // corrections can make a total negative
+  const [int, frac = ''] = numberToDecimalString(threshold).split('.');
+  const left = num * 10n ** BigInt(frac.length);
+  const right = BigInt(int! + frac) * den;
+  return left < right ? -1 : left > right ? 1 : 0;
+}
 
 export async function agentsReport(client: ClickHouseClient, window: Window, filters: Filters, scope: string[] | undefined, t: Thresholds) {
   const [sums, runs] = await Promise.all([
@@ -26,13 +40,16 @@ export async function agentsReport(client: ClickHouseClient, window: Window, fil
   }
   const byRun = new Map(runs.map((r) => [r.key.agent ?? '', r]));
   const total = [...agents.values()].reduce((acc, a) => ({ cost: acc.cost + a.cost, calls: acc.calls + a.calls }), { cost: 0n, calls: 0 });
-  const days = (window.to - window.from) / DAY;
+  const span = window.to - window.from;
+  const days = span / DAY;
   const rows = [...agents].map(([agent, a]) => {
     const r = byRun.get(agent);
     const share = ratio(a.cost, total.cost);
     const callsPerDay = Math.round((a.calls / days) * 100) / 100;
-    const candidate = callsPerDay >= t.distil_min_calls_per_day ? 'distil' as const
-      : share !== null && share >= t.consolidate_min_share && callsPerDay <= t.consolidate_max_calls_per_day ? 'consolidate' as const : null;
+    // calls per day = calls · DAY / span; share = cost / total cost (den > 0: share is null otherwise).
+    const rate = (threshold: number) => compareExact(BigInt(a.calls) * BigInt(DAY), BigInt(span), threshold);
+    const candidate = rate(t.distil_min_calls_per_day) >= 0 ? 'distil' as const
+      : share !== null && compareExact(a.cost, total.cost, t.consolidate_min_share) >= 0 && rate(t.consolidate_max_calls_per_day) <= 0 ? 'consolidate' as const : null;
     return {
       agent, cost_usd: fromUnits(a.cost), share, calls: a.calls, cost_per_call: per(a.cost, a.calls), calls_per_day: callsPerDay,
       runs: r?.runs ?? 0, successful_runs: r?.successes ?? 0, run_cost_usd: fromUnits(r?.cost ?? 0n), cost_per_success: r ? per(r.cost, r.successes) : null,
@@ -48,6 +65,7 @@ export async function agentsReport(client: ClickHouseClient, window: Window, fil
         cost_per_success: 'whole cost of the agent\'s runs started in the window / its successful runs (run_cost_usd / successful_runs)',
         consolidate: 'high cost, rarely called: share ≥ consolidate_min_share and calls_per_day ≤ consolidate_max_calls_per_day — fold it into a caller or a cheaper agent',
         distil: 'called very often: calls_per_day ≥ distil_min_calls_per_day — a small distilled model or plain code can replace it (takes precedence over consolidate)',
+        comparisons: 'candidates compare the exact calls per day (calls / window days) and share with the thresholds, not the rounded figures shown',
         ...pick('run', 'success', 'rounding'),
       },
     }),
