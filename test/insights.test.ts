@@ -283,6 +283,8 @@ describe('agents', () => {
       { agent: 'searcher', cost_usd: '0.0375', share: 0.001727, calls: 2, cost_per_call: '0.01875', calls_per_day: 0.2, runs: 1, successful_runs: 1, run_cost_usd: '0.0375', cost_per_success: '0.0375', candidate: null },
     ]);
     expect(body.totals).toEqual({ cost_usd: '21.712000000003', calls: 13, runs: 8 });
+    // calls_per_day is rounded to 2 places, the shares to 6: the definitions say which.
+    expect(body.inputs.definitions.rounding).toBe('money is exact; per-run and per-success figures are rounded half to even at 12 decimal places; rates and shares are numbers rounded half to even at 6 places, except calls_per_day (agents), rounded to 2 places.');
     expect(body.candidates).toEqual({ consolidate: ['architect'], distil: ['planner'] });
     // Defaults: 10 % share and ≤ 100 calls a day consolidate; 10,000 calls a day distil.
     expect((await get(`agents?${WINDOW}`)).json().candidates).toEqual({ consolidate: ['architect'], distil: [] });
