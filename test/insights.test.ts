@@ -155,6 +155,8 @@ describe('the 5-minute question', () => {
     expect(body.current).toMatchObject({ runs: 8, successful_runs: 6, cost_usd: '21.712000000003', cost_per_task: '2.714' });
     // (21.712000000003 × 4 − 0.71 × 8) / 32 = 2.536500000000375; ÷ 0.1775 → 14.290140845…
     expect(body.change).toEqual({ cost_per_task_usd: '2.5365', cost_per_task_pct: 14.290141, cost_usd: '21.002000000003', runs: 4 });
+    // cost_per_task_pct is a fraction (2.5365 / 0.1775), not × 100 like margin_pct: the definitions say so.
+    expect(body.inputs.definitions.cost_per_task_pct).toBe('the relative change of cost per task as a fraction, not a percentage: (C1/N1 − C0/N0) / (C0/N0), rounded to 6 places (0.25 = +25 %); null when either window has no runs or the previous window cost 0');
     expect(body.drivers).toEqual([
       // architect: 1 → 2 runs at 0.40 before: volume 0.40; the rest (the 20.00 escalation) is unit cost
       { group: 'architect', runs_previous: 1, runs_current: 2, cost_previous_usd: '0.4', cost_current_usd: '20.8', cost_per_task_previous: '0.4', cost_per_task_current: '10.4', cost_change_usd: '20.4', volume_effect_usd: '0.4', unit_cost_effect_usd: '20' },

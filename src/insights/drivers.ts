@@ -66,7 +66,11 @@ export async function costPerTaskReport(client: ClickHouseClient, window: Window
     inputs: inputs(window, filters, {
       by, top, previous_from: iso(prevFrom), previous_to: iso(window.from),
       decomposition: 'per group g: cost change = volume effect (n1 − n0) × C0/n0 + unit-cost effect n1 × (C1/n1 − C0/n0); the volume effect is rounded half to even at 12 places and the unit-cost effect is the exact remainder. A group without runs before is all volume.',
-      definitions: pick('run', 'success', 'rounding'),
+      definitions: {
+        ...pick('run', 'success', 'rounding'),
+        // Named _pct, but a fraction: 0.25 is +25 % (margin_pct elsewhere is × 100).
+        cost_per_task_pct: 'the relative change of cost per task as a fraction, not a percentage: (C1/N1 − C0/N0) / (C0/N0), rounded to 6 places (0.25 = +25 %); null when either window has no runs or the previous window cost 0',
+      },
     }),
     current: summary(cur, window.from, window.to),
     previous: summary(prev, prevFrom, window.from),
