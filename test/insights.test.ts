@@ -431,6 +431,22 @@ describe('money flow', () => {
     expect(await runs('rd')).toEqual([...support, 'entry:runs started -> agent:closer2: 2 / 1'].sort());
   });
 
+  it('over a window, events without a run_id are on spend edges only: the two families differ by their cost', async () => {
+    const sep = (day: string, cost: string, partial: Ev) => llm('', '01T00:00:00', 'openai', 'gpt-4o', cost, 10, 10, { timestamp: `2026-09-${day}Z`, agent_id: 'solo', ...partial });
+    const batch = [
+      sep('01T10:00:00', '0.5', { run_id: 'sep-r1' }),
+      sep('01T10:01:00', '0.25', { run_id: 'sep-r2', agent_id: 'helper', parent_run_id: 'sep-r1' }),
+      sep('02T11:00:00', '0.033', { run_id: undefined }), // no run: nobody started it
+    ];
+    expect((await post(t.app, batch, as('ing'))).json()).toMatchObject({ accepted: 3 });
+    const flow = (await get('money-flow?date_range=2026-09-01,2026-09-30')).json();
+    const edges = (kind: (k: string) => boolean) => flow.edges.filter((e: FlowEdge) => kind(e.kind)).map((e: FlowEdge) => `${e.from} -> ${e.to}: ${e.cost_usd} / ${e.calls}`);
+    expect(edges((k) => k === 'spend')).toEqual(['agent:solo -> model:gpt-4o: 0.533 / 2', 'agent:helper -> model:gpt-4o: 0.25 / 1']);
+    expect(edges((k) => k !== 'spend')).toEqual(['entry:runs started -> agent:solo: 0.5 / 1', 'agent:solo -> agent:helper: 0.25 / 1']);
+    expect(flow.cost_usd).toBe('0.783'); // = 0.75 (entry + delegation) + 0.033 (the run-less event)
+    expect(flow.inputs.definitions.entry_and_delegation_edges).toMatch(/differs from cost_usd \(events in the window\) by the events without a run_id \(spend edges only: they belong to no run\)/);
+  });
+
   it('escapes names Mermaid would parse', async () => {
     const hostile = 'evil"]; click n0 "javascript:alert(1)" %%<b>|x|';
     const res = await post(t.app, [llm('x1', '25T10:00:00', 'openai', 'gpt-4o', '0.01', 10, 10, { agent_id: hostile, timestamp: '2026-02-03T10:00:00Z' })], as('ing'));

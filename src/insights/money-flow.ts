@@ -74,7 +74,7 @@ function render(g: Graph, runId: string | null, window: Window, filters: Filters
         spend_edges: 'agent → model (LLM calls), tool (tool calls) or resource (other event types): the cost of those events, by the event\'s agent_id; they add up to cost_usd',
         entry_and_delegation_edges: runId
           ? 'who started each run of the tree: the root from the entry node, a sub-run from its parent run\'s agent; each carries the started run\'s own cost (its sub-runs are on their own edges), so they add up to cost_usd too'
-          : 'who started the runs started in the window: entry = no parent run in the ledger, else the parent run\'s agent; each carries the started runs\' own whole cost (run_facts), so they add up to the cost of those runs, which can differ from cost_usd (events in the window) at the window\'s edges',
+          : 'who started the runs started in the window: entry = no parent run in the ledger in the run\'s own product line (and the caller\'s scope), else the parent run\'s agent; each carries the started runs\' own whole cost (run_facts), so they add up to the cost of those runs, which differs from cost_usd (events in the window) by the events without a run_id (spend edges only: they belong to no run) and by the runs whose events fall partly outside the window',
         node_cost: 'agents: their own spend (Σ of their spend edges); models, tools, resources: the spend they received',
         costliest_node: 'the agent with the largest own spend, highlighted in the Mermaid text',
       },
