@@ -122,7 +122,13 @@ export class Guard {
     });
   }
 
-  async #evaluate({ anomalies = false, at = Date.now() }: { anomalies?: boolean; at?: number }): Promise<void> {
+  /**
+   * Without `at`, budgets are judged on the spend held in memory (the current windows, up to now).
+   * With `at`, on the spend of the windows holding `at`, up to `at`, read as /budgets/status reads
+   * it: a past instant is not judged on today's spend.
+   */
+  async #evaluate({ anomalies = false, at: given }: { anomalies?: boolean; at?: number }): Promise<void> {
+    const at = given ?? Date.now();
     await this.#recover();
     for (const b of this.budgets.all()) {
       const thresholds = [...b.thresholds].sort((x, y) => x - y);
@@ -135,10 +141,12 @@ export class Guard {
         }
       };
       if (b.window === 'run') {
-        for (const [runId, spent] of this.budgets.runSpends(b)) await check(spent, `budget:${b.id}:run:${runId}`, { run_id: runId });
+        const runs = given === undefined ? this.budgets.runSpends(b) : (await this.budgets.spendAt(b, given)).runs;
+        for (const [runId, spent] of runs) await check(spent, `budget:${b.id}:run:${runId}`, { run_id: runId });
       } else {
         const { start, end } = windowBounds(b.window, at);
-        await check(this.budgets.spent(b), `budget:${b.id}:${start}`, { window_start: new Date(start).toISOString(), window_end: new Date(end).toISOString() });
+        const spent = given === undefined ? this.budgets.spent(b) : (await this.budgets.spendAt(b, given)).total;
+        await check(spent, `budget:${b.id}:${start}`, { window_start: new Date(start).toISOString(), window_end: new Date(end).toISOString() });
       }
     }
     if (!anomalies) return;

@@ -155,6 +155,16 @@ export class Budgets {
   }
 
   /**
+   * Spend as of an instant, from ClickHouse: the budget's window holding `at`, up to `at` (run
+   * budgets: per run, the day before `at`). For another instant than now the held spend (of the
+   * current window, up to now) does not answer.
+   */
+  spendAt(b: Budget, at: number): Promise<{ total: bigint; runs: Map<string, bigint> }> {
+    if (b.window === 'run') return this.spendFromDb(b, at - 86_400_000, at + 1);
+    return this.spendFromDb(b, windowBounds(b.window, at).start, at);
+  }
+
+  /**
    * Re-read the spend of every budget (or of `only`) from ClickHouse. Resolves true when a pass of
    * this process overlapped the read (its rows may be counted twice until the follow-up read).
    */

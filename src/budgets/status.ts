@@ -6,7 +6,7 @@ import { windowBounds } from './windows.js';
 
 export async function budgetStatus(budgets: Budgets, b: Budget & { amount: bigint }, at: number) {
   if (b.window === 'run') {
-    const { runs } = await budgets.spendFromDb(b, at - 86_400_000, at + 1);
+    const { runs } = await budgets.spendAt(b, at);
     const top = [...runs].sort((x, y) => (y[1] > x[1] ? 1 : y[1] < x[1] ? -1 : x[0].localeCompare(y[0]))).slice(0, 10);
     return {
       id: b.id, name: b.name, window: b.window, action: b.action, limit_usd: fromUnits(b.amount), scope: b.scope,
@@ -15,7 +15,7 @@ export async function budgetStatus(budgets: Budgets, b: Budget & { amount: bigin
     };
   }
   const { start, end } = windowBounds(b.window, at);
-  const { total: spent } = await budgets.spendFromDb(b, start, at);
+  const { total: spent } = await budgets.spendAt(b, at);
   const elapsed = BigInt(Math.max(1, at - start));
   const length = BigInt(end - start);
   const projected = divRound(spent * length, elapsed);
