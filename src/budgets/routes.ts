@@ -173,7 +173,11 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/guardrails/evaluate', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], operationId: 'evaluateGuardrails', summary: 'Evaluate budgets and anomalies now (admin; also runs on an interval)', body: z.strictObject({ anomalies: z.boolean().default(true), at: instant }).optional() },
+    schema: {
+      tags: ['budgets'], operationId: 'evaluateGuardrails', summary: 'Evaluate budgets and anomalies now (admin; also runs on an interval); the body is optional',
+      // A request without a body arrives as null: it runs with the defaults, as {} does.
+      body: z.strictObject({ anomalies: z.boolean().default(true), at: instant }).nullish(),
+    },
   }, async (request) => {
     // "Now" includes what this process has acknowledged: its commits are applied first.
     await app.ingestor.settle();
