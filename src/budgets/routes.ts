@@ -10,6 +10,7 @@ import type { Principal } from '../auth.js';
 import { scopeDimensions, type Budget, type BudgetInput } from './service.js';
 import { budgetStatus } from './status.js';
 import { budgetWindows } from './windows.js';
+import { checkAttributes, checkBody } from './check-body.js';
 
 const value = text(256).min(1);
 const AMOUNT = /^\d{1,24}(\.\d{1,12})?$/;
@@ -58,16 +59,11 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['budgets'], operationId: 'checkBudget',
       summary: 'Pre-flight check before starting work: may it run?',
-      description: 'The flat attributes of the work about to start. A budget applies when every dimension of its scope is present with the same value (run budgets also need run_id). An exhausted block budget denies; alert budgets never deny.',
-      body: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).refine((b) => Object.keys(b).length <= 64, 'at most 64 attributes'),
+      description: 'The flat attributes of the work about to start, under the dimension names or their event-field aliases (customer_id, agent_id, user_id, workflow_id, step_name, intent_category, customer_segment, product_line_id), plus run_id and estimated_cost_usd; all strings. An unknown name is refused. A budget applies when every dimension of its scope is present with the same value (run budgets also need run_id). An exhausted block budget denies; alert budgets never deny.',
+      body: checkBody,
     },
   }, async (request) => {
-    const attrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(request.body)) attrs[k === 'product_line_id' ? 'product_line' : k] = String(v);
-    const estimate = attrs.estimated_cost_usd;
-    if (estimate !== undefined && !/^\d{1,24}(\.\d{1,12})?$/.test(estimate)) {
-      throw new ApiError(400, 'invalid_request', 'estimated_cost_usd: must be a decimal amount', { errors: [{ parameter: 'estimated_cost_usd', message: 'not a decimal' }] });
-    }
+    const { estimated_cost_usd: estimate, ...attrs } = checkAttributes(request.body);
     // A scoped key learns nothing about other product lines' budgets.
     const scoped = request.principal?.productLines ? (b: Budget) => visible(request.principal, b) : undefined;
     return budgets.check(attrs, estimate ? toUnits(estimate) : 0n, scoped);
