@@ -128,8 +128,19 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     })).json(),
   }));
 
-  app.get('/notifications', { config: { roles: ['read'] }, schema: { tags: ['webhooks'], operationId: 'listNotifications', summary: 'Notifications raised (budget thresholds, exhaustion, anomalies)' }, preHandler: async (request) => unscopedOnly(request.principal) }, async () => ({
-    notifications: (await (await app.engine.client.query({ query: 'SELECT id, type, payload, toString(created_at) AS created_at FROM notifications FINAL ORDER BY created_at DESC LIMIT 1000', format: 'JSONEachRow' })).json<{ payload: string }>())
+  app.get('/notifications', {
+    config: { roles: ['read'] },
+    schema: {
+      tags: ['webhooks'], operationId: 'listNotifications', summary: 'Notifications raised (budget thresholds, exhaustion, anomalies), newest first',
+      querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe('at most this many, newest first') }),
+    },
+    preHandler: async (request) => unscopedOnly(request.principal),
+  }, async (request) => ({
+    notifications: (await (await app.engine.client.query({
+      query: 'SELECT id, type, payload, toString(created_at) AS created_at FROM notifications FINAL ORDER BY created_at DESC LIMIT {limit:UInt32}',
+      query_params: { limit: request.query.limit },
+      format: 'JSONEachRow',
+    })).json<{ payload: string }>())
       .map((n) => ({ ...n, payload: JSON.parse(n.payload) })),
   }));
 

@@ -1,0 +1,52 @@
+// GET /notifications and /webhooks/deliveries: a strict querystring, and times in ISO-8601 UTC like
+// the rest of the API.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, makeEvent, post, type TestApp } from './helper.js';
+
+const as = (key: string) => ({ authorization: `Bearer ${key}` });
+let t: TestApp;
+let receiver: Server;
+beforeAll(async () => {
+  t = await buildTestApp({ API_KEYS: 'admin:adm,read:rd,ingest:ing', WEBHOOK_ALLOW_PRIVATE: true, BUDGET_EVAL_INTERVAL_MS: 0, BUDGET_SYNC_MS: 0 });
+  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end('ok')));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  const send = (url: string, payload: object) => t.app.inject({ method: 'POST', url, payload, headers: as('adm') });
+  expect((await send('/api/v1/webhooks', { url, secret: 'whsec_0123456789abcdef' })).statusCode).toBe(201);
+  expect((await send('/api/v1/budgets', { name: 'listed', scope: { product_line: 'listed' }, window: 'day', amount_usd: '10', thresholds: [0.5, 1], action: 'alert' })).statusCode).toBe(201);
+  expect((await post(t.app, [makeEvent({ product_line_id: 'listed', timestamp: new Date(Date.now() - 1000).toISOString(), cost_usd: '12' })], as('ing'))).json().accepted).toBe(1);
+  expect((await send('/api/v1/guardrails/evaluate', { anomalies: false })).statusCode).toBe(200);
+});
+afterAll(async () => {
+  await t.close();
+  await new Promise<void>((r) => receiver.close(() => r()));
+});
+
+const get = (url: string, key = 'adm') => t.app.inject({ url, headers: as(key) });
+
+describe('GET /notifications', () => {
+  it('lists the newest first, at most `limit` (default 1000)', async () => {
+    const all = (await get('/api/v1/notifications', 'rd')).json().notifications as { type: string }[];
+    expect(all.map((n) => n.type).sort()).toEqual(['budget.exhausted', 'budget.threshold_crossed']);
+    const one = await get('/api/v1/notifications?limit=1', 'rd');
+    expect(one.statusCode).toBe(200);
+    expect(one.json().notifications).toHaveLength(1);
+  });
+
+  it('refuses an unknown parameter and a limit out of range, naming them', async () => {
+    const cases: [string, string, string][] = [
+      ['foo=1', 'foo', 'querystring foo: unknown parameter'],
+      ['limit=-1', 'limit', 'querystring limit: Too small: expected number to be >=1'],
+      ['limit=0', 'limit', 'querystring limit: Too small: expected number to be >=1'],
+      ['limit=10001', 'limit', 'querystring limit: Too big: expected number to be <=10000'],
+      ['limit=1.5', 'limit', 'querystring limit: Invalid input: expected int, received number'],
+    ];
+    for (const [qs, parameter, detail] of cases) {
+      const res = await get(`/api/v1/notifications?${qs}`, 'rd');
+      expect(res.statusCode, qs).toBe(400);
+      expect(res.json(), qs).toMatchObject({ status: 400, reason: 'invalid_request', detail, errors: [{ parameter }] });
+    }
+  });
+});
