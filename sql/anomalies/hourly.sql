@@ -1,7 +1,8 @@
 -- Cost per value and hour in the window, against a baseline: the same hour of day averaged over
 -- the 7 days before the window. Whole hours come from {{source}} (a narrow rollup when one carries
 -- the dimension, else cost_events), the running hour up to `to` from cost_events. The columns are
--- chosen from an allow-list; values are parameters.
+-- chosen from an allow-list; values are parameters. The baseline is given as the 7 days' sums:
+-- averages and costs per event are divided (and rounded) exactly by the caller, not truncated here.
 WITH src AS
 (
     SELECT {{column}} AS value, {{hour}} AS h, sum(cost_usd) AS cost, {{events}} AS events
@@ -21,10 +22,8 @@ SELECT
     toString(cur.hour) AS hour,
     toString(cur.cost) AS cost_usd,
     cur.events AS events,
-    toString(base.cost / 7) AS baseline_cost_usd,
-    base.events / 7 AS baseline_events,
-    toString(if(cur.events = 0, NULL, cur.cost / cur.events)) AS cost_per_event,
-    toString(if(base.events = 0, NULL, base.cost / base.events)) AS baseline_cost_per_event
+    toString(base.cost) AS baseline_week_cost_usd,
+    base.events AS baseline_week_events
 FROM
 (
     SELECT value, h AS hour, sum(cost) AS cost, sum(events) AS events FROM src WHERE h >= {from:DateTime('UTC')} GROUP BY value, hour

@@ -3,7 +3,7 @@
 // so a feature that got dearer per task is caught even when traffic falls.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ApiError } from '../errors.js';
-import { toUnits } from '../pricing/decimal.js';
+import { divRound, fromUnits, toUnits } from '../pricing/decimal.js';
 import { fillSlots, sql } from '../sql.js';
 import { toClickHouseTime } from '../clickhouse-time.js';
 import { sliceTotals } from '../costs/query.js';
@@ -19,10 +19,14 @@ export function parseWindow(value: string, parameter = 'window'): number {
   return ms;
 }
 
-type Row = { value: string; hour: string; cost_usd: string; events: number; baseline_cost_usd: string; baseline_events: number; cost_per_event: string | null; baseline_cost_per_event: string | null };
+type Row = { value: string; hour: string; cost_usd: string; events: number | string; baseline_week_cost_usd: string; baseline_week_events: number | string };
 export type Anomaly = { dimension: string; value: string; hour: string; kind: 'spend' | 'cost_per_event'; cost_usd: string; baseline_cost_usd: string; ratio: number | null; events: number; cost_per_event: string | null; baseline_cost_per_event: string | null };
 
-const ratioOf = (a: string, b: string) => (toUnits(b) === 0n ? null : Number((toUnits(a) * 1000n) / toUnits(b)) / 1000);
+const BASELINE_DAYS = 7n;
+/** A quotient of money units rounded half to even at 12 places (the unit), as a decimal string. */
+const perUnit = (units: bigint, by: bigint) => (by === 0n ? null : fromUnits(divRound(units, by)));
+/** numerator / denominator rounded half to even at 3 places, as a number. */
+const ratioOf = (numerator: bigint, denominator: bigint) => (denominator === 0n ? null : Number(divRound(numerator * 1000n, denominator)) / 1000);
 
 const HOUR = 3_600_000;
 const hourParam = (ms: number) => toClickHouseTime(ms).slice(0, 19);
@@ -48,13 +52,20 @@ export async function detectAnomalies(client: ClickHouseClient, q: { dimension: 
   for (const r of rows) {
     const cost = toUnits(r.cost_usd);
     if (cost < min) continue;
-    const base = toUnits(r.baseline_cost_usd);
-    const common = { dimension: q.dimension, value: r.value, hour: r.hour, cost_usd: r.cost_usd, baseline_cost_usd: r.baseline_cost_usd, events: Number(r.events), cost_per_event: r.cost_per_event, baseline_cost_per_event: r.baseline_cost_per_event };
-    if (base > 0n && cost * 1000n >= base * threshold) out.push({ ...common, kind: 'spend', ratio: ratioOf(r.cost_usd, r.baseline_cost_usd) });
+    const events = BigInt(r.events);
+    const weekCost = toUnits(r.baseline_week_cost_usd);
+    const weekEvents = BigInt(r.baseline_week_events);
+    const common = {
+      dimension: q.dimension, value: r.value, hour: r.hour, cost_usd: r.cost_usd, baseline_cost_usd: perUnit(weekCost, BASELINE_DAYS)!, events: Number(events),
+      cost_per_event: perUnit(cost, events), baseline_cost_per_event: perUnit(weekCost, weekEvents),
+    };
+    // Judged on the exact figures: cost ≥ ratio × week / 7, i.e. cost × 7 ≥ ratio × week.
+    if (weekCost > 0n && cost * BASELINE_DAYS * 1000n >= weekCost * threshold) out.push({ ...common, kind: 'spend', ratio: ratioOf(cost * BASELINE_DAYS, weekCost) });
     // A feature's cost per event is judged on its own: an hour may be anomalous in both ways.
-    if (q.dimension === 'feature' && r.cost_per_event && r.baseline_cost_per_event && toUnits(r.baseline_cost_per_event) > 0n
-      && toUnits(r.cost_per_event) * 1000n >= toUnits(r.baseline_cost_per_event) * threshold) {
-      out.push({ ...common, kind: 'cost_per_event', ratio: ratioOf(r.cost_per_event, r.baseline_cost_per_event) });
+    // cost / events ≥ ratio × week / weekEvents, i.e. cost × weekEvents ≥ ratio × week × events.
+    if (q.dimension === 'feature' && events > 0n && weekEvents > 0n && weekCost > 0n
+      && cost * weekEvents * 1000n >= weekCost * events * threshold) {
+      out.push({ ...common, kind: 'cost_per_event', ratio: ratioOf(cost * weekEvents, weekCost * events) });
     }
   }
   return out;
