@@ -62,3 +62,30 @@ describe('the pre-flight check', () => {
     expect((await check({ customer: 'acme', customer_id: 'acme' })).json()).toMatchObject({ allow: false, reason: 'budget "acme-cap" is exhausted' });
   });
 });
+
+describe('personal data in budgets', () => {
+  it('refuses an email address, phone or card number in a name or a scope value, as the ingest does (personal_data), and stores nothing', async () => {
+    const base = { window: 'day', amount_usd: '1' };
+    const cases: [object, { parameter: string; message: string }[]][] = [
+      [{ ...base, name: 'acme', scope: { customer: 'a@b.com' } }, [{ parameter: 'scope.customer', message: 'looks like an email address; send an opaque id (e.g. a hash) instead' }]],
+      [{ ...base, name: 'cap for jane.doe@example.org', scope: { product_line: 'support', user: '+44 20 7946 0958' } }, [
+        { parameter: 'name', message: 'looks like an email address; send an opaque id (e.g. a hash) instead' },
+        { parameter: 'scope.user', message: 'looks like a phone number; send an opaque id (e.g. a hash) instead' },
+      ]],
+      [{ ...base, name: 'card', scope: { customer: '4111 1111 1111 1111' } }, [{ parameter: 'scope.customer', message: 'looks like a payment card number; send an opaque id (e.g. a hash) instead' }]],
+    ];
+    for (const [payload, errors] of cases) {
+      const res = await send('POST', '/api/v1/budgets', payload);
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json(), JSON.stringify(payload)).toMatchObject({ status: 400, reason: 'personal_data', detail: errors.map((e) => `${e.parameter}: ${e.message}`).join('; '), errors });
+      expect(res.body).not.toContain('@');
+    }
+    const kept = await send('POST', '/api/v1/budgets', { ...base, name: 'kept', scope: { customer: 'cust-8f14e45f' } });
+    expect(kept.statusCode).toBe(201);
+    const put = await send('PUT', `/api/v1/budgets/${kept.json().id}`, { ...base, name: 'kept', scope: { customer: 'a@b.com' } });
+    expect(put.statusCode).toBe(400);
+    expect(put.json()).toMatchObject({ reason: 'personal_data', errors: [{ parameter: 'scope.customer' }] });
+    const listed = (await t.app.inject({ url: '/api/v1/budgets', headers: as('rd') })).json().budgets as { name: string; scope: Record<string, string> }[];
+    expect(listed.map((b) => [b.name, b.scope.customer ?? null]).sort()).toEqual([['acme-cap', 'acme'], ['bot-cap', null], ['kept', 'cust-8f14e45f']]);
+  });
+});

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders } from '../anomalies/detect.js';
 import { ApiError } from '../errors.js';
 import { text } from '../events/schema.js';
+import { describePersonal, personalDataIn } from '../events/personal-data.js';
 import { toUnits } from '../pricing/decimal.js';
 import type { Principal } from '../auth.js';
 import { scopeDimensions, type Budget, type BudgetInput } from './service.js';
@@ -32,14 +33,25 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
   const notFound = (id: string) => new ApiError(404, 'unknown_budget', `no budget ${id}`);
   // A key scoped to product lines sees only budgets on those product lines.
   const visible = (principal: Principal | undefined, b: Budget) => !principal?.productLines || (b.scope.product_line !== undefined && principal.productLines.includes(b.scope.product_line));
+  // Budget names and scope values are stored and sent in every notification and webhook: personal
+  // data is refused as the ingest refuses it (reason personal_data), each field named, never echoed.
+  const refusePersonalData = (input: BudgetInput) => {
+    const fields: [string, string][] = [['name', input.name], ...Object.entries(input.scope).map(([d, v]): [string, string] => [`scope.${d}`, v ?? ''])];
+    const errors = fields.flatMap(([parameter, v]) => {
+      const kind = personalDataIn(v);
+      return kind ? [{ parameter, message: `looks like ${describePersonal(kind)}; send an opaque id (e.g. a hash) instead` }] : [];
+    });
+    if (errors.length > 0) throw new ApiError(400, 'personal_data', errors.map((e) => `${e.parameter}: ${e.message}`).join('; '), { errors });
+    return input;
+  };
   const unscopedOnly = (principal: Principal | undefined) => {
     if (principal?.productLines) throw new ApiError(403, 'forbidden_scope', 'this route covers every product line; a scoped key cannot read it');
   };
 
   app.post('/budgets', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], operationId: 'createBudget', successStatus: 201, summary: 'Create a budget (admin)', body: budgetBody },
-  }, async (request, reply) => reply.code(201).send(await budgets.save(request.body as BudgetInput)));
+    schema: { tags: ['budgets'], operationId: 'createBudget', successStatus: 201, problems: { 400: ['personal_data'] }, summary: 'Create a budget (admin)', body: budgetBody },
+  }, async (request, reply) => reply.code(201).send(await budgets.save(refusePersonalData(request.body as BudgetInput))));
 
   app.get('/budgets', { config: { roles: ['read', 'ingest'], scope: 'filtered' }, schema: { tags: ['budgets'], operationId: 'listBudgets', summary: 'List budgets' } }, async (request) => ({
     budgets: budgets.list().filter((b) => visible(request.principal, b)),
@@ -77,10 +89,10 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.put('/budgets/:id', {
     config: { roles: [] },
-    schema: { tags: ['budgets'], operationId: 'replaceBudget', problems: { 404: ['unknown_budget'] }, summary: 'Replace a budget (admin)', params: z.object({ id: z.string().max(64) }), body: budgetBody },
+    schema: { tags: ['budgets'], operationId: 'replaceBudget', problems: { 400: ['personal_data'], 404: ['unknown_budget'] }, summary: 'Replace a budget (admin)', params: z.object({ id: z.string().max(64) }), body: budgetBody },
   }, async (request) => {
     if (!budgets.get(request.params.id)) throw notFound(request.params.id);
-    return budgets.save(request.body as BudgetInput, request.params.id);
+    return budgets.save(refusePersonalData(request.body as BudgetInput), request.params.id);
   });
 
   app.delete('/budgets/:id', {
