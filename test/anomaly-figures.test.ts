@@ -1,7 +1,7 @@
 // The anomaly figures are exact quotients rounded half to even at their places (12 for money per
 // day and per event, 3 for the ratio), not truncated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, makeEvent, post, type TestApp } from './helper.js';
+import { buildTestApp, makeEvent, post, rows, type TestApp } from './helper.js';
 
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
 let t: TestApp;
@@ -23,7 +23,7 @@ describe('anomaly figures', () => {
     const res = await t.app.inject({ url: '/api/v1/anomalies?dimension=feature&window=1h&at=2026-02-08T11:00:00Z', headers: as('rd') });
     expect(res.statusCode).toBe(200);
     const common = {
-      dimension: 'feature', value: 'rounding', hour: '2026-02-08 10:00:00', cost_usd: '55', events: 6,
+      dimension: 'feature', value: 'rounding', hour: '2026-02-08T10:00:00.000Z', cost_usd: '55', events: 6,
       baseline_cost_usd: '2.071428571429', // 14.5 / 7 = 2.0714285714285…, truncated 2.071428571428
       cost_per_event: '9.166666666667', // 55 / 6 = 9.1666…, truncated 9.166666666666
       baseline_cost_per_event: '0.966666666667', // 14.5 / 15 = 0.9666…, truncated 0.966666666666
@@ -31,6 +31,17 @@ describe('anomaly figures', () => {
     expect(res.json().anomalies).toEqual([
       { ...common, kind: 'spend', ratio: 26.552 }, // 55 × 7 / 14.5 = 26.5517…, truncated 26.551
       { ...common, kind: 'cost_per_event', ratio: 9.483 }, // (55 / 6) / (14.5 / 15) = 9.4827…, truncated 9.482
+    ]);
+  });
+
+  it('keeps the notification key of an anomaly as it was before hours were ISO (none is announced twice after an upgrade)', async () => {
+    await t.app.guard.evaluate({ anomalies: true, at: Date.parse('2026-02-08T11:00:00Z') });
+    const keys = await rows<{ dedup_key: string; hour: string }>(t.app, "SELECT dedup_key, JSONExtractString(payload, 'data', 'hour') AS hour FROM notifications FINAL WHERE type = 'anomaly.detected' ORDER BY dedup_key");
+    expect(keys).toEqual([
+      { dedup_key: 'anomaly:feature:rounding:2026-02-08 10:00:00:cost_per_event', hour: '2026-02-08T10:00:00.000Z' },
+      { dedup_key: 'anomaly:feature:rounding:2026-02-08 10:00:00:spend', hour: '2026-02-08T10:00:00.000Z' },
+      // the same events by model (every event here is gpt-4o)
+      { dedup_key: 'anomaly:model:gpt-4o:2026-02-08 10:00:00:spend', hour: '2026-02-08T10:00:00.000Z' },
     ]);
   });
 });

@@ -264,7 +264,7 @@ describe('anomalies', () => {
 
   it('flags a 3× spike against the same hour of the previous 7 days, not a steady or tiny value', async () => {
     const res = (await t.app.inject({ url: `/api/v1/anomalies?dimension=user&window=1h&at=${at}`, headers: as('rd') })).json();
-    expect(res.anomalies).toEqual([expect.objectContaining({ value: 'spiky', kind: 'spend', cost_usd: '3', baseline_cost_usd: '1', ratio: 3, hour: '2026-02-08 10:00:00' })]);
+    expect(res.anomalies).toEqual([expect.objectContaining({ value: 'spiky', kind: 'spend', cost_usd: '3', baseline_cost_usd: '1', ratio: 3, hour: '2026-02-08T10:00:00.000Z' })]);
     const lenient = (await t.app.inject({ url: `/api/v1/anomalies?dimension=user&window=1h&at=${at}&min_spend_usd=0.01`, headers: as('rd') })).json();
     expect(lenient.anomalies.map((a: { value: string }) => a.value).sort()).toEqual(['spiky', 'tiny']);
   });

@@ -1,4 +1,4 @@
-// GET /notifications and /webhooks/deliveries: a strict querystring, and times in ISO-8601 UTC like
+// GET /notifications, /webhooks/deliveries and /anomalies: a strict querystring, and times in ISO-8601 UTC like
 // the rest of the API.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,13 +8,16 @@ import { buildTestApp, makeEvent, post, type TestApp } from './helper.js';
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
 let t: TestApp;
 let receiver: Server;
+const started = Date.now();
 beforeAll(async () => {
-  t = await buildTestApp({ API_KEYS: 'admin:adm,read:rd,ingest:ing', WEBHOOK_ALLOW_PRIVATE: true, BUDGET_EVAL_INTERVAL_MS: 0, BUDGET_SYNC_MS: 0 });
-  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end('ok')));
+  t = await buildTestApp({ API_KEYS: 'admin:adm,read:rd,ingest:ing', WEBHOOK_ALLOW_PRIVATE: true, WEBHOOK_RETRY_BASE_MS: 60_000, BUDGET_EVAL_INTERVAL_MS: 0, BUDGET_SYNC_MS: 0 });
+  // /fail answers 500: its deliveries are retried a minute later (next_attempt_at).
+  receiver = createServer((req, res) => req.resume().on('end', () => (req.url === '/fail' ? res.writeHead(500).end('no') : res.writeHead(200).end('ok'))));
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   const send = (url: string, payload: object) => t.app.inject({ method: 'POST', url, payload, headers: as('adm') });
   expect((await send('/api/v1/webhooks', { url, secret: 'whsec_0123456789abcdef' })).statusCode).toBe(201);
+  expect((await send('/api/v1/webhooks', { url: url.replace('/hooks', '/fail'), secret: 'whsec_0123456789abcdef' })).statusCode).toBe(201);
   expect((await send('/api/v1/budgets', { name: 'listed', scope: { product_line: 'listed' }, window: 'day', amount_usd: '10', thresholds: [0.5, 1], action: 'alert' })).statusCode).toBe(201);
   expect((await post(t.app, [makeEvent({ product_line_id: 'listed', timestamp: new Date(Date.now() - 1000).toISOString(), cost_usd: '12' })], as('ing'))).json().accepted).toBe(1);
   expect((await send('/api/v1/guardrails/evaluate', { anomalies: false })).statusCode).toBe(200);
@@ -47,6 +50,44 @@ describe('GET /notifications', () => {
       const res = await get(`/api/v1/notifications?${qs}`, 'rd');
       expect(res.statusCode, qs).toBe(400);
       expect(res.json(), qs).toMatchObject({ status: 400, reason: 'invalid_request', detail, errors: [{ parameter }] });
+    }
+  });
+});
+
+const isoUtc = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const until = async (fn: () => Promise<boolean>, ms = 8000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not reached');
+};
+
+describe('times in ISO-8601 UTC, like the rest of the API', () => {
+  it('gives created_at of notifications and attempted_at / next_attempt_at of deliveries as ISO UTC', async () => {
+    const notes = (await get('/api/v1/notifications', 'rd')).json().notifications as { created_at: string }[];
+    expect(notes).toHaveLength(2);
+    for (const n of notes) {
+      expect(n.created_at).toMatch(isoUtc);
+      expect(Date.parse(n.created_at)).toBeGreaterThanOrEqual(started);
+      expect(Date.parse(n.created_at)).toBeLessThanOrEqual(Date.now());
+    }
+    type Delivery = { outcome: string; attempted_at: string; next_attempt_at: string | null };
+    const deliveries = async () => (await get('/api/v1/webhooks/deliveries')).json().deliveries as Delivery[];
+    await until(async () => (await deliveries()).length === 4);
+    const all = await deliveries();
+    expect(all.map((d) => d.outcome).sort()).toEqual(['delivered', 'delivered', 'retrying', 'retrying']);
+    for (const d of all) {
+      expect(d.attempted_at).toMatch(isoUtc);
+      expect(Date.parse(d.attempted_at)).toBeGreaterThanOrEqual(started);
+      if (d.outcome === 'delivered') expect(d.next_attempt_at).toBeNull();
+      else {
+        expect(d.next_attempt_at).toMatch(isoUtc);
+        // WEBHOOK_RETRY_BASE_MS after the attempt (the two instants are taken a moment apart)
+        expect(Date.parse(d.next_attempt_at!) - Date.parse(d.attempted_at)).toBeGreaterThanOrEqual(59_900);
+        expect(Date.parse(d.next_attempt_at!) - Date.parse(d.attempted_at)).toBeLessThanOrEqual(60_000);
+      }
     }
   });
 });

@@ -5,7 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { ApiError } from '../errors.js';
 import { divRound, fromUnits, toUnits } from '../pricing/decimal.js';
 import { fillSlots, sql } from '../sql.js';
-import { toClickHouseTime } from '../clickhouse-time.js';
+import { isoFromClickHouseTime, toClickHouseTime } from '../clickhouse-time.js';
 import { sliceTotals } from '../costs/query.js';
 import { dimensions, rollupTables, type Dimension } from '../costs/dimensions.js';
 
@@ -56,7 +56,7 @@ export async function detectAnomalies(client: ClickHouseClient, q: { dimension: 
     const weekCost = toUnits(r.baseline_week_cost_usd);
     const weekEvents = BigInt(r.baseline_week_events);
     const common = {
-      dimension: q.dimension, value: r.value, hour: r.hour, cost_usd: r.cost_usd, baseline_cost_usd: perUnit(weekCost, BASELINE_DAYS)!, events: Number(events),
+      dimension: q.dimension, value: r.value, hour: isoFromClickHouseTime(r.hour), cost_usd: r.cost_usd, baseline_cost_usd: perUnit(weekCost, BASELINE_DAYS)!, events: Number(events),
       cost_per_event: perUnit(cost, events), baseline_cost_per_event: perUnit(weekCost, weekEvents),
     };
     // Judged on the exact figures: cost ≥ ratio × week / 7, i.e. cost × 7 ≥ ratio × week.

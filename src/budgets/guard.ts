@@ -11,7 +11,7 @@ import { fromUnits } from '../pricing/decimal.js';
 import type { Webhooks } from '../webhooks/service.js';
 import type { Budgets } from './service.js';
 import { windowBounds } from './windows.js';
-import { toClickHouseTime } from '../clickhouse-time.js';
+import { toClickHouseSecond, toClickHouseTime } from '../clickhouse-time.js';
 import type { Claims } from '../cluster/claims.js';
 
 export type GuardOptions = {
@@ -152,7 +152,8 @@ export class Guard {
     if (!anomalies) return;
     for (const dimension of this.opts.anomalyDimensions) {
       const found = await detectAnomalies(this.client, { dimension, to: at, windowMs: 3_600_000, ratio: this.opts.ratio, minSpend: this.opts.minSpend });
-      for (const a of found) await this.notify(`anomaly:${a.dimension}:${a.value}:${a.hour}:${a.kind}`, 'anomaly.detected', a);
+      // The key keeps the hour as it was written before hours were ISO, so no anomaly is announced twice.
+      for (const a of found) await this.notify(`anomaly:${a.dimension}:${a.value}:${toClickHouseSecond(a.hour)}:${a.kind}`, 'anomaly.detected', a);
     }
   }
 }

@@ -10,6 +10,7 @@ import { toUnits } from '../pricing/decimal.js';
 import type { Principal } from '../auth.js';
 import { scopeDimensions, type Budget, type BudgetInput } from './service.js';
 import { budgetStatus } from './status.js';
+import { isoFromClickHouseTime } from '../clickhouse-time.js';
 import { budgetWindows } from './windows.js';
 import { checkAttributes, checkBody } from './check-body.js';
 
@@ -129,7 +130,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: [] },
     schema: { tags: ['webhooks'], operationId: 'listWebhookDeliveries', summary: 'Every delivery attempt and its outcome', querystring: z.strictObject({ webhook_id: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }) },
   }, async (request) => ({
-    deliveries: await (await app.engine.client.query({
+    deliveries: (await (await app.engine.client.query({
       query: `SELECT d.notification_id AS notification_id, n.type AS type, d.webhook_id AS webhook_id, d.attempt AS attempt, d.outcome AS outcome,
                      d.http_status AS http_status, d.error AS error, toString(d.attempted_at) AS attempted_at, toString(d.next_attempt_at) AS next_attempt_at
               FROM webhook_deliveries AS d LEFT JOIN (SELECT id, type FROM notifications FINAL) AS n ON n.id = d.notification_id
@@ -137,7 +138,8 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
               ORDER BY d.attempted_at DESC, d.attempt DESC LIMIT {limit:UInt32}`,
       query_params: { webhook_id: request.query.webhook_id ?? '', limit: request.query.limit },
       format: 'JSONEachRow',
-    })).json(),
+    })).json<{ attempted_at: string; next_attempt_at: string | null }>())
+      .map((d) => ({ ...d, attempted_at: isoFromClickHouseTime(d.attempted_at), next_attempt_at: d.next_attempt_at === null ? null : isoFromClickHouseTime(d.next_attempt_at) })),
   }));
 
   app.get('/notifications', {
@@ -152,8 +154,8 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
       query: 'SELECT id, type, payload, toString(created_at) AS created_at FROM notifications FINAL ORDER BY created_at DESC LIMIT {limit:UInt32}',
       query_params: { limit: request.query.limit },
       format: 'JSONEachRow',
-    })).json<{ payload: string }>())
-      .map((n) => ({ ...n, payload: JSON.parse(n.payload) })),
+    })).json<{ payload: string; created_at: string }>())
+      .map((n) => ({ ...n, payload: JSON.parse(n.payload), created_at: isoFromClickHouseTime(n.created_at) })),
   }));
 
   app.get('/anomalies', {
