@@ -37,6 +37,10 @@ describe('the pre-flight check', () => {
       allow: false, reason: 'budget "bot-cap" would be exceeded by the estimate (0.75 spent + 1.5 estimated > 2)',
       budgets: [expect.objectContaining({ name: 'bot-cap', spent: '0.75', exhausted: false, would_exceed: true })],
     });
+    // The estimate may be a JSON number, read as the decimal written
+    const work = { product_line_id: 'support', agent_id: 'triage-bot', user_id: 'u-7', customer_segment: 'smb' };
+    expect((await check({ ...work, estimated_cost_usd: 1.5 })).json()).toMatchObject({ allow: false, budgets: [{ name: 'bot-cap', would_exceed: true }] });
+    expect((await check({ ...work, estimated_cost_usd: 1.25 })).json()).toMatchObject({ allow: true, budgets: [{ name: 'bot-cap', would_exceed: false }] });
     // The canonical names, as the SDK sends them, answer the same.
     expect((await check({ product_line: 'support', agent: 'triage-bot', user: 'u-7', environment: 'production', feature: 'f', agent_version: 'v1', segment: 'smb', model: 'gpt-4o', tool: 'search', run_id: 'r-1' })).json())
       .toMatchObject({ allow: true, budgets: [{ name: 'bot-cap', spent: '0.75' }], reason: 'within budget' });
@@ -48,7 +52,8 @@ describe('the pre-flight check', () => {
       [{ product_line: 'support', customerid: 'acme' }, 'customerid', 'body customerid: unknown parameter'],
       [{ product_line: 5 }, 'product_line', 'body product_line: Invalid input: expected string, received number'],
       [{ customer_id: ['acme'] }, 'customer_id', 'body customer_id: Invalid input: expected string, received array'],
-      [{ estimated_cost_usd: 0.4 }, 'estimated_cost_usd', 'body estimated_cost_usd: Invalid input: expected string, received number'],
+      [{ estimated_cost_usd: 0.12345678901234568 }, 'estimated_cost_usd', 'body estimated_cost_usd: a JSON number of more than 15 significant digits is not exact: send the amount as a decimal string'],
+      [{ estimated_cost_usd: -1 }, 'estimated_cost_usd', 'body estimated_cost_usd: must be a decimal amount such as "0.40"'],
       [{ estimated_cost_usd: 'lots' }, 'estimated_cost_usd', 'body estimated_cost_usd: must be a decimal amount such as "0.40"'],
     ];
     for (const [body, parameter, detail] of cases) {
