@@ -91,3 +91,22 @@ describe('times in ISO-8601 UTC, like the rest of the API', () => {
     }
   });
 });
+
+describe('updated_at of budgets and product lines', () => {
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+  it('is ISO-8601 UTC when created, and after the registry is read again from the engine', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/budgets', payload: { name: 'stamped', scope: { product_line: 'stamped' }, window: 'day', amount_usd: '1' }, headers: as('adm') });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id as string;
+    const listed = () => get('/api/v1/budgets').then((r) => (r.json().budgets as { id: string; updated_at: string }[]).find((b) => b.id === id)!);
+    const fresh = await listed();
+    expect(fresh.updated_at).toMatch(iso);
+    expect(Math.abs(Date.parse(fresh.updated_at) - Date.now())).toBeLessThan(60_000);
+    await t.app.budgets.reload();
+    expect(await listed()).toEqual(fresh);
+    const put = await t.app.inject({ method: 'PUT', url: '/api/v1/taxonomy/product-lines/stamped', payload: { name: 'Stamped', cost_center: 'cc-1', owner: 'o', budget_owner: 'b' }, headers: as('adm') });
+    expect(put.statusCode, put.body).toBeLessThan(300);
+    const line = (await get('/api/v1/taxonomy/product-lines/stamped')).json();
+    expect(line.updated_at).toMatch(iso);
+  });
+});

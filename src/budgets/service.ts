@@ -10,7 +10,7 @@ import type { CostEventRow } from '../events/schema.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { windowBounds, type BudgetWindow } from './windows.js';
 import { budgetSpend, countRows, readSpend, scopeFilter as scopeSql, type Spend } from './spend.js';
-import { toClickHouseTime } from '../clickhouse-time.js';
+import { isoFromClickHouseTime, toClickHouseTime } from '../clickhouse-time.js';
 
 export const scopeDimensions = {
   product_line: 'product_line_id', environment: 'environment', customer: 'customer_id', user: 'user_id', feature: 'feature',
@@ -106,7 +106,8 @@ export class Budgets {
         query: "SELECT id, name, scope, budget_window AS window, toString(amount_usd) AS amount_usd, thresholds, action, toString(updated_at) AS updated_at FROM budgets FINAL WHERE deleted = 0 ORDER BY id SETTINGS prefer_column_name_to_alias = 1",
         format: 'JSONEachRow',
       })).json<Budget>();
-      const next = new Map(rows.map((b) => [b.id, prepare(b)]));
+      // updated_at as ISO-8601 UTC, like every time the API gives.
+      const next = new Map(rows.map((b) => [b.id, prepare({ ...b, updated_at: isoFromClickHouseTime(b.updated_at!) })]));
       const fresh = [...next.values()].filter((b) => { const old = this.#budgets.get(b.id); return !old || spendKey(old) !== spendKey(b); });
       const changed = fresh.length + [...next.values()].filter((b) => { const old = this.#budgets.get(b.id); return old && definitionKey(old) !== definitionKey(b); }).length
         + [...this.#budgets.keys()].filter((id) => !next.has(id)).length;
@@ -122,7 +123,8 @@ export class Budgets {
 
   save(input: BudgetInput, id: string = randomUUID(), deleted = false): Promise<Budget> {
     return this.#serially(async () => {
-      const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: fromUnits(toUnits(input.amount_usd)), thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(Date.now()) };
+      const now = Date.now();
+      const row = { id, name: input.name, scope: input.scope, budget_window: input.window, amount_usd: fromUnits(toUnits(input.amount_usd)), thresholds: input.thresholds, action: input.action, deleted: deleted ? 1 : 0, updated_at: toClickHouseTime(now) };
       await this.client.insert({ table: 'budgets', values: [row], format: 'JSONEachRow' });
       if (deleted) {
         this.#budgets.delete(id);
@@ -130,7 +132,7 @@ export class Budgets {
         this.#index();
       } else {
         // The amount as stored ("10.00" → "10"): every process shows and sends the same text.
-        const b = prepare({ ...input, amount_usd: row.amount_usd, id });
+        const b = prepare({ ...input, amount_usd: row.amount_usd, id, updated_at: new Date(now).toISOString() });
         const old = this.#budgets.get(id);
         await this.#readAndPublish(old && spendKey(old) === spendKey(b) ? [] : [b], () => {
           this.#budgets.set(id, b);

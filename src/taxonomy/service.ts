@@ -3,7 +3,7 @@
 // and on the price-book interval.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql } from '../sql.js';
-import { toClickHouseTime } from '../clickhouse-time.js';
+import { isoFromClickHouseTime, toClickHouseTime } from '../clickhouse-time.js';
 
 export type ProductLine = { id: string; name: string; cost_center: string; owner: string; budget_owner: string; billing_mode: 'chargeback' | 'showback'; updated_at: string };
 
@@ -16,7 +16,9 @@ export class Taxonomy {
   /** Reloads may overlap (a change through this process, another's change seen by the poll): the one started last wins. */
   async reload(): Promise<void> {
     const generation = ++this.#started;
-    const rows = await (await this.client.query({ query: sql('taxonomy/list'), format: 'JSONEachRow' })).json<ProductLine>();
+    // updated_at as ISO-8601 UTC, like every time the API gives.
+    const rows = (await (await this.client.query({ query: sql('taxonomy/list'), format: 'JSONEachRow' })).json<ProductLine>())
+      .map((r) => ({ ...r, updated_at: isoFromClickHouseTime(r.updated_at) }));
     if (generation < this.#shown) return;
     this.#shown = generation;
     this.#lines = new Map(rows.map((r) => [r.id, r]));
