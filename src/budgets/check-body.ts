@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { canonicalDimension, dimensionAliases, dimensionNames } from '../costs/dimensions.js';
-import { decimalText, exactNumber } from '../events/schema.js';
+import { decimal } from '../events/schema.js';
 
 const attribute = z.string().max(256);
 const names = [...dimensionNames, ...Object.keys(dimensionAliases), 'run_id'];
@@ -13,10 +13,7 @@ const names = [...dimensionNames, ...Object.keys(dimensionAliases), 'run_id'];
 export const checkBody = z.strictObject({
   ...(Object.fromEntries(names.map((n) => [n, attribute.optional()])) as Record<string, z.ZodOptional<typeof attribute>>),
   // A decimal string, or a JSON number that is the decimal its sender wrote (as event amounts are).
-  estimated_cost_usd: z.union([z.string(), z.number().finite().refine(exactNumber, 'a JSON number of more than 15 significant digits is not exact: send the amount as a decimal string')])
-    .transform(decimalText)
-    .pipe(z.string().regex(/^\d{1,24}(\.\d{1,12})?$/, 'must be a decimal amount such as "0.40"'))
-    .optional(),
+  estimated_cost_usd: decimal(24, 'must be a decimal amount such as "0.40"').optional(),
 });
 
 /** The attributes under their canonical names (customer_id → customer); a name given twice with two values is refused. */

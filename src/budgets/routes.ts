@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { anomalyDimensions, detectAnomalies, parseWindow, topSpenders } from '../anomalies/detect.js';
 import { ApiError } from '../errors.js';
-import { text } from '../events/schema.js';
-import { describePersonal, personalDataIn } from '../events/personal-data.js';
+import { decimalPattern, text } from '../events/schema.js';
+import { personalDataIn, personalDataMessage } from '../events/personal-data.js';
 import { toUnits } from '../pricing/decimal.js';
 import type { Principal } from '../auth.js';
 import { scopeDimensions, type Budget, type BudgetInput } from './service.js';
@@ -15,7 +15,7 @@ import { budgetWindows } from './windows.js';
 import { checkAttributes, checkBody } from './check-body.js';
 
 const value = text(256).min(1);
-const AMOUNT = /^\d{1,24}(\.\d{1,12})?$/;
+const AMOUNT = decimalPattern(24);
 const budgetBody = z.strictObject({
   name: value,
   scope: z.strictObject(Object.fromEntries(Object.keys(scopeDimensions).map((d) => [d, value.optional()])) as Record<keyof typeof scopeDimensions, z.ZodOptional<typeof value>>)
@@ -40,7 +40,7 @@ export const guardrailRoutes: FastifyPluginAsyncZod = async (app) => {
     const fields: [string, string][] = [['name', input.name], ...Object.entries(input.scope).map(([d, v]): [string, string] => [`scope.${d}`, v ?? ''])];
     const errors = fields.flatMap(([parameter, v]) => {
       const kind = personalDataIn(v);
-      return kind ? [{ parameter, message: `looks like ${describePersonal(kind)}; send an opaque id (e.g. a hash) instead` }] : [];
+      return kind ? [{ parameter, message: personalDataMessage(kind) }] : [];
     });
     if (errors.length > 0) throw new ApiError(400, 'personal_data', errors.map((e) => `${e.parameter}: ${e.message}`).join('; '), { errors });
     return input;

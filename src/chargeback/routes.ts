@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors.js';
 import { windowBounds } from '../budgets/windows.js';
-import { text } from '../events/schema.js';
+import { decimalPattern, text } from '../events/schema.js';
 import { sql } from '../sql.js';
 import { exportMonth, exportQuery } from './export-route.js';
 import { closeMonth, reissueMonth } from './statements.js';
@@ -80,7 +80,7 @@ export const chargebackRoutes: FastifyPluginAsyncZod = async (app) => {
         method: z.enum(['proportional', 'even', 'fixed']),
         basis: z.enum(['cost', 'events', 'tokens', 'requests']).optional().describe('proportional only; requests counts events whose tool or provider is basis_value'),
         basis_value: z.string().max(256).optional(),
-        weights: z.record(z.string().max(64), z.string().regex(/^\d{1,24}(\.\d{1,12})?$/)).optional().describe('fixed only: product line → weight'),
+        weights: z.record(z.string().max(64), z.string().regex(decimalPattern(24))).optional().describe('fixed only: product line → weight'),
         product_lines: z.array(z.string().max(64)).max(10_000).optional().describe('proportional/even: only these product lines'),
       }).superRefine((b, ctx) => {
         if (b.method === 'fixed' && !b.weights) ctx.addIssue({ code: 'custom', path: ['weights'], message: 'fixed allocation needs weights' });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { depthExceeds, toWellFormed, truncateDepth } from '../json-body.js';
 import { fromUnits, toUnits } from '../pricing/decimal.js';
 import { fastParse } from './fast-parse.js';
-import { describePersonal, findPersonalData, personalDataIn, redactPersonalData, scrubPersonalData, type PersonalKind } from './personal-data.js';
+import { findPersonalData, personalDataIn, personalDataMessage, redactPersonalData, scrubPersonalData, type PersonalKind } from './personal-data.js';
 import { eventSchema, foldAliases, knownFields, toRow, type CostEvent, type CostEventRow } from './schema.js';
 
 export type RawItem = { value: unknown } | { unparsable: string; error: string };
@@ -110,7 +110,7 @@ function personalDataErrors(folded: Record<string, unknown>): string[] {
     } else {
       found = findPersonalData(v, k);
     }
-    for (const f of found) (errors ??= []).push(`${f.path}: looks like ${describePersonal(f.kind)}; send an opaque id (e.g. a hash) instead`);
+    for (const f of found) (errors ??= []).push(`${f.path}: ${personalDataMessage(f.kind)}`);
   }
   return errors ?? [];
 }

@@ -5,7 +5,8 @@
 export type PersonalKind = 'email' | 'phone' | 'card';
 
 const describe: Record<PersonalKind, string> = { email: 'an email address', phone: 'a phone number', card: 'a payment card number' };
-export const describePersonal = (kind: PersonalKind) => describe[kind];
+/** Why a value is refused, as every route that refuses personal data says it. */
+export const personalDataMessage = (kind: PersonalKind) => `looks like ${describe[kind]}; send an opaque id (e.g. a hash) instead`;
 
 const emailPattern = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
 const emailInside = new RegExp(emailPattern.source);

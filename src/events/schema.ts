@@ -38,7 +38,8 @@ export const exactNumber = (v: number) =>
   Number.isFinite(v) && numberToDecimalString(Math.abs(v)).replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length <= 15;
 /** A decimal as text: a number in its shortest exact form (no exponent), a string trimmed. */
 export const decimalText = (v: string | number) => (typeof v === 'number' ? numberToDecimalString(v) : v.trim());
-const decimal = (integerDigits: number, message: string) => z
+/** A non-negative decimal: a string, or a JSON number that is the decimal its sender wrote, as text. */
+export const decimal = (integerDigits: number, message: string) => z
   .union([z.string(), z.number().finite().refine(exactNumber, 'a JSON number of more than 15 significant digits is not exact: send the amount as a decimal string')])
   .transform(decimalText)
   .pipe(z.string().regex(decimalPattern(integerDigits), message));
