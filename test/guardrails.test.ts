@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { configWith } from '../src/config.js';
-import { buildTestApp, makeEvent, post, rows, type TestApp } from './helper.js';
+import { buildTestApp, makeEvent, post, rows, until, type TestApp } from './helper.js';
 
 const KEYS = 'admin:adm,read:rd,ingest:ing,read:scopedrd:runs';
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -23,14 +23,6 @@ const now = Date.now();
 const ingest = async (events: Record<string, unknown>[]) => {
   expect((await post(t.app, events, as('ing'))).json().accepted).toBe(events.length);
   await t.app.ingestor.settle();
-};
-const until = async (fn: () => Promise<boolean>, ms = 8000) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not reached');
 };
 
 describe('budgets and the pre-flight check', () => {

@@ -94,6 +94,16 @@ export function addDecimals(values: string[]): string {
   return frac ? `${int}.${frac}` : `${int}`;
 }
 
+/** Poll `fn` every 25 ms until it holds, or fail after `ms`. */
+export const until = async (fn: () => Promise<boolean>, ms = 8000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not reached');
+};
+
 export const post = (app: FastifyInstance, body: unknown, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/api/v1/events', payload: body as object, headers: { 'content-type': 'application/json', ...headers } });
 

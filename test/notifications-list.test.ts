@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, makeEvent, post, type TestApp } from './helper.js';
+import { buildTestApp, makeEvent, post, until, type TestApp } from './helper.js';
 
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
 let t: TestApp;
@@ -55,14 +55,6 @@ describe('GET /notifications', () => {
 });
 
 const isoUtc = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const until = async (fn: () => Promise<boolean>, ms = 8000) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not reached');
-};
 
 describe('times in ISO-8601 UTC, like the rest of the API', () => {
   it('gives created_at of notifications and attempted_at / next_attempt_at of deliveries as ISO UTC', async () => {
