@@ -25,8 +25,10 @@ class Mutex {
   }
 }
 
-/** What a committed insert touched, for caches that must not serve stale answers. */
-/** What an apply put in the ledger: its events' time span and product lines, and the product lines of those with a run. */
+/**
+ * What an apply put in the ledger, for caches that must not serve stale answers: its events' time
+ * span and product lines, and the product lines of those with a run.
+ */
 export type Committed = { minTimestamp: number; maxTimestamp: number; productLines: Set<string>; runProductLines: Set<string>; rows: CostEventRow[] };
 
 type Candidate = { index: number; row: CostEventRow };
